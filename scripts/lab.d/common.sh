@@ -1,0 +1,67 @@
+# Shared helpers for scripts/lab. Sourced, never run.
+# Everything the lab creates lives under $LAB_DIR (git-ignored), except the Kafka jar
+# cache, which lives under $LAB_CACHE so that it survives `down` and fresh clones.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB_DIR=${LAB_DIR:-$ROOT/.lab}
+LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dts-binlog-kafka}
+RUN_DIR=$LAB_DIR/run
+mkdir -p "$LAB_DIR" "$RUN_DIR" "$LAB_CACHE"
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+
+# The PID `up` recorded for a component, when that process still runs.
+pid_of() {
+  local f=$RUN_DIR/$1.pid pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  rm -f "$f"
+  return 1
+}
+
+record_pid() { echo "$2" >"$RUN_DIR/$1.pid"; }
+
+# Stops a recorded process and its process group: TERM, then KILL after $2 seconds.
+stop_component() {
+  local name=$1 grace=${2:-20} pid i
+  pid=$(pid_of "$name") || { log "$name: not running"; return 0; }
+  log "$name: stopping pid $pid"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name: still alive after ${grace}s, killing"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+# Starts a command in its own session (so `down` can stop its whole group) and records its PID.
+start_component() {
+  local name=$1; shift
+  local logf=$LAB_DIR/logs/$name.log
+  mkdir -p "$LAB_DIR/logs"
+  setsid "$@" >>"$logf" 2>&1 </dev/null &
+  record_pid "$name" $!
+  log "$name: started pid $! (log: ${logf#$ROOT/})"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Waits until `cmd...` succeeds, up to $1 seconds; fails early when component $2 dies.
+wait_until() {
+  local timeout=$1 name=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    pid_of "$name" >/dev/null || die "$name exited during start; see .lab/logs/$name.log"
+    ((SECONDS < deadline)) || die "$name did not become ready within ${timeout}s; see .lab/logs/$name.log"
+    sleep 0.5
+  done
+}
+
+# shellcheck source=ports.env
+. "$ROOT/scripts/lab.d/ports.env"
