@@ -4,7 +4,7 @@
 // again at the end, so a developer's own running lab is left as it was.
 //   node scripts/run-tests.mjs [unit|integration] [extra file filters...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,13 @@ function testFiles(dir) {
     else if (name.endsWith('.test.ts')) out.push(path.relative(root, p));
   }
   return out.sort();
+}
+
+// A fresh clone has no node_modules yet: `npm test` is one of the README's two commands.
+if (!existsSync(path.join(root, 'node_modules/.bin/tsx'))) {
+  console.log('# installing npm dependencies (npm ci)');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
 const suites = which === 'all' ? ['unit', 'integration'] : [which];

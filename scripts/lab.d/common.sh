@@ -11,12 +11,20 @@ mkdir -p "$LAB_DIR" "$RUN_DIR" "$LAB_CACHE"
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
 
+# True when the process runs; a zombie (which `kill -0` still finds, and which this
+# machine's init may reap late) counts as gone.
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  case ${state%% *} in Z|X|'') return 1 ;; esac
+}
+
 # The PID `up` recorded for a component, when that process still runs.
 pid_of() {
   local f=$RUN_DIR/$1.pid pid
   [ -f "$f" ] || return 1
   pid=$(cat "$f")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  [ -n "$pid" ] && alive "$pid" && { echo "$pid"; return 0; }
   rm -f "$f"
   return 1
 }
@@ -30,10 +38,10 @@ stop_component() {
   log "$name: stopping pid $pid"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "$name: still alive after ${grace}s, killing"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
@@ -57,8 +65,8 @@ wait_until() {
   local timeout=$1 name=$2; shift 2
   local deadline=$((SECONDS + timeout))
   until "$@"; do
-    pid_of "$name" >/dev/null || die "$name exited during start; see .lab/logs/$name.log"
-    ((SECONDS < deadline)) || die "$name did not become ready within ${timeout}s; see .lab/logs/$name.log"
+    pid_of "$name" >/dev/null || die "$name exited during start; see ${LAB_DIR#$ROOT/}/logs/$name.log"
+    ((SECONDS < deadline)) || die "$name did not become ready within ${timeout}s; see ${LAB_DIR#$ROOT/}/logs/$name.log"
     sleep 0.5
   done
 }
