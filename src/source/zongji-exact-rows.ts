@@ -218,18 +218,19 @@ function readDatetime2(p: ZongjiParser, decimals: number): TemporalValue {
     Math.floor(hms / 4096), Math.floor(hms / 64) % 64, hms % 64, micros);
 }
 
-// TIME2: 3 bytes big-endian offset by 0x800000, then a signed fraction; for negative
-// values the fraction borrows from the integer part (MySQL's my_time_packed_from_binary).
+// TIME2: 3 bytes big-endian offset by 0x800000, then the fraction; a negative value
+// stores its fraction in reverse order, so it borrows from the integer part (MySQL's
+// my_time_packed_from_binary).
 function readTime2(p: ZongjiParser, decimals: number): TemporalValue {
   let int = p._buffer.readUIntBE(p._offset, 3) - 0x800000;
   p._offset += 3;
   let frac = 0; // in microseconds, signed
   if (decimals === 1 || decimals === 2) {
-    let f = p._buffer.readInt8(p._offset); p._offset += 1;
+    let f = p._buffer.readUInt8(p._offset); p._offset += 1;
     if (int < 0 && f !== 0) { int += 1; f -= 0x100; }
     frac = f * 10000;
   } else if (decimals === 3 || decimals === 4) {
-    let f = p._buffer.readInt16BE(p._offset); p._offset += 2;
+    let f = p._buffer.readUInt16BE(p._offset); p._offset += 2;
     if (int < 0 && f !== 0) { int += 1; f -= 0x10000; }
     frac = f * 100;
   } else if (decimals >= 5) {

@@ -1,0 +1,310 @@
+/**
+ * The binlog listener: wraps zongji, keeps values exact (zongji-exact-rows.ts), tracks
+ * positions and transactions, and hands normalised events to one handler. It knows
+ * nothing of schemas, DTS or Kafka.
+ *
+ * Positions: every event carries the binlog file it is in and its end position; every
+ * row and DDL carries its transaction's start (the end of the previous transaction), the
+ * place a reader can restart from without losing it. A transaction's commit time is the
+ * time of its GTID event, which both MariaDB and MySQL write at commit, so rows need not
+ * wait for the commit event to know it.
+ */
+import ZongJi from '@vlasky/zongji';
+import { SyncError } from '../errors.ts';
+import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
+import { installExactRowReader, type RawValue } from './zongji-exact-rows.ts';
+
+export interface TransactionInfo {
+  /** where a reader restarts to see this transaction whole */
+  readonly start: BinlogPosition;
+  readonly gtid: string | null;
+  /** UNIX seconds */
+  readonly commitTimestamp: number;
+  readonly serverId: number;
+}
+
+export interface BinlogRowsEvent {
+  readonly kind: 'rows';
+  readonly operation: 'INSERT' | 'UPDATE' | 'DELETE';
+  readonly database: string;
+  readonly table: string;
+  /** INSERT/DELETE: one image per row; UPDATE: before and after */
+  readonly rows: readonly RawValue[][] | readonly { before: RawValue[]; after: RawValue[] }[];
+  /** end of the rows event */
+  readonly position: BinlogPosition;
+  readonly transaction: TransactionInfo;
+}
+
+export interface BinlogDdlEvent {
+  readonly kind: 'ddl';
+  /** the default database the statement ran in ('' when none) */
+  readonly database: string;
+  readonly sql: string;
+  readonly threadId: number;
+  readonly position: BinlogPosition;
+  readonly transaction: TransactionInfo;
+}
+
+export interface BinlogCommitEvent {
+  readonly kind: 'commit';
+  /** end of the commit event: the next transaction starts here */
+  readonly position: BinlogPosition;
+  readonly transaction: TransactionInfo;
+}
+
+export type BinlogEvent = BinlogRowsEvent | BinlogDdlEvent | BinlogCommitEvent;
+
+export interface BinlogConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly ssl?: Record<string, unknown>;
+  readonly connectTimeoutMs?: number;
+}
+
+export interface BinlogReaderOptions {
+  readonly connection: BinlogConnection;
+  /** the replica server id the reader announces; unique among the source's replicas */
+  readonly serverId: number;
+  /** where to start: a transaction boundary, or 'end' for the current end of the binlog */
+  readonly startAt: BinlogPosition | 'end';
+  /** databases and tables whose rows are decoded (true: every table of the database) */
+  readonly include: Record<string, string[] | true>;
+  readonly onEvent: (event: BinlogEvent) => void;
+  /** a fatal error, or a retriable one the caller decides to retry (see classifyBinlogError) */
+  readonly onError: (error: SyncError) => void;
+}
+
+const ROW_OPERATIONS: Record<string, 'INSERT' | 'UPDATE' | 'DELETE'> = {
+  writerows: 'INSERT',
+  updaterows: 'UPDATE',
+  deleterows: 'DELETE',
+};
+
+/** One connection to the binlog, from a position, until stop() or an error. */
+export class BinlogReader {
+  private readonly opts: BinlogReaderOptions;
+  private zongji: ZongJi | null = null;
+  private file = '';
+  /** end of the last transaction boundary seen: where the current transaction starts */
+  private boundary: BinlogPosition | null = null;
+  private tx: TransactionInfo | null = null;
+  private stopped = false;
+
+  constructor(opts: BinlogReaderOptions) {
+    this.opts = opts;
+  }
+
+  /** Connects and resolves once the server streams (or rejects with a classified error). */
+  async start(): Promise<void> {
+    await installExactRowReader();
+    const c = this.opts.connection;
+    const zongji = new ZongJi({
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      password: c.password,
+      ssl: c.ssl,
+      connectTimeout: c.connectTimeoutMs ?? 10_000,
+      // Values the shim leaves to zongji stay exact: 64-bit integers as strings, JSON as
+      // text, classic temporal types as UTC strings.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      jsonStrings: true,
+      timezone: 'Z',
+    } as ConstructorParameters<typeof ZongJi>[0]);
+    this.zongji = zongji;
+    const start = this.opts.startAt;
+    if (start !== 'end') {
+      this.file = start.file;
+      this.boundary = start;
+    }
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      zongji.on('ready', () => {
+        ready = true;
+        resolve();
+      });
+      zongji.on('error', (err: unknown) => {
+        const e = classifyBinlogError(err, start === 'end' ? null : (this.boundary ?? start));
+        if (!ready) reject(e);
+        else if (!this.stopped) this.opts.onError(e);
+      });
+      zongji.on('binlog', (evt: unknown) => {
+        try {
+          this.onZongjiEvent(evt as ZongjiEvent);
+        } catch (err) {
+          this.opts.onError(err instanceof SyncError ? err : new SyncError('SOURCE_QUERY_FAILED', `binlog event could not be read: ${(err as Error).message}`, { cause: err, retriable: false }));
+        }
+      });
+      zongji.start({
+        serverId: this.opts.serverId,
+        ...(start === 'end' ? { startAtEnd: true } : { filename: start.file, position: start.position }),
+        includeEvents: ['rotate', 'mariadbgtid', 'gtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query'],
+        includeSchema: this.opts.include,
+      });
+    });
+    if (start === 'end') {
+      // zongji has resolved the end of the binlog by now.
+      const o = (zongji as unknown as { options: { filename: string; position: number } }).options;
+      this.file = o.filename;
+      this.boundary = { file: o.filename, position: o.position };
+    }
+  }
+
+  /** The transaction boundary the stream has passed last: a safe restart point. */
+  get position(): BinlogPosition | null {
+    return this.boundary;
+  }
+
+  /** Changes which tables are decoded, without reconnecting. */
+  setInclude(include: Record<string, string[] | true>): void {
+    this.zongji?.start({ includeSchema: include } as never);
+  }
+
+  /** Stops reading from the socket (backpressure); events already parsed still arrive. */
+  pause(): void {
+    connectionOf(this.zongji)?.pause();
+  }
+
+  resume(): void {
+    connectionOf(this.zongji)?.resume();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.zongji?.stop();
+    this.zongji = null;
+  }
+
+  private onZongjiEvent(evt: ZongjiEvent): void {
+    const name = evt.getEventName();
+    switch (name) {
+      case 'rotate':
+        // The artificial rotate at connect and the real one at a file's end both name the next file.
+        if (evt.binlogName && evt.binlogName !== this.file) {
+          this.file = evt.binlogName;
+          this.boundary = { file: evt.binlogName, position: evt.position ?? 4 };
+        }
+        return;
+      case 'mariadbgtid':
+      case 'gtid':
+        this.tx = {
+          start: this.boundary ?? { file: this.file, position: 4 },
+          gtid: evt.gtid ?? null,
+          commitTimestamp: Math.floor(evt.timestamp / 1000),
+          serverId: Number(evt.serverId ?? 0),
+        };
+        return;
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows': {
+        const map = evt.tableMap?.[evt.tableId!];
+        if (!map || !evt.rows) return;
+        this.opts.onEvent({
+          kind: 'rows',
+          operation: ROW_OPERATIONS[name]!,
+          database: map.parentSchema,
+          table: map.tableName,
+          rows: evt.rows as BinlogRowsEvent['rows'],
+          position: { file: this.file, position: evt.nextPosition },
+          transaction: this.currentTx(evt),
+        });
+        return;
+      }
+      case 'xid':
+        this.commit(evt);
+        return;
+      case 'query': {
+        const sql = (evt.query ?? '').trim();
+        const upper = sql.toUpperCase();
+        if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('XA END') || upper.startsWith('SAVEPOINT')) return;
+        if (upper === 'COMMIT' || upper === 'ROLLBACK' || upper.startsWith('XA COMMIT') || upper.startsWith('XA ROLLBACK')) {
+          this.commit(evt);
+          return;
+        }
+        // A statement logged as a query in ROW format is DDL (or a grant, which the
+        // schema history ignores). It is a transaction of its own.
+        const tx = this.currentTx(evt);
+        const position = { file: this.file, position: evt.nextPosition };
+        this.opts.onEvent({ kind: 'ddl', database: evt.schema ?? '', sql, threadId: Number(evt.slaveProxyId ?? 0), position, transaction: tx });
+        this.opts.onEvent({ kind: 'commit', position, transaction: tx });
+        this.boundary = position;
+        this.tx = null;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private commit(evt: ZongjiEvent): void {
+    const tx = this.currentTx(evt);
+    const position = { file: this.file, position: evt.nextPosition };
+    this.opts.onEvent({ kind: 'commit', position, transaction: tx });
+    this.boundary = position;
+    this.tx = null;
+  }
+
+  // A transaction whose GTID event came before the reader's start has none: use the event's own time.
+  private currentTx(evt: ZongjiEvent): TransactionInfo {
+    if (!this.tx) {
+      this.tx = {
+        start: this.boundary ?? { file: this.file, position: 4 },
+        gtid: evt.gtid ?? null,
+        commitTimestamp: Math.floor(evt.timestamp / 1000),
+        serverId: 0,
+      };
+    }
+    return this.tx;
+  }
+}
+
+interface ZongjiEvent {
+  getEventName(): string;
+  timestamp: number;
+  nextPosition: number;
+  gtid?: string;
+  serverId?: number | string;
+  binlogName?: string;
+  position?: number;
+  tableId?: number;
+  tableMap?: Record<number, { parentSchema: string; tableName: string }>;
+  rows?: unknown[];
+  query?: string;
+  schema?: string;
+  slaveProxyId?: number;
+}
+
+function connectionOf(z: ZongJi | null): { pause(): void; resume(): void } | null {
+  return (z as unknown as { connection: { pause(): void; resume(): void } | null } | null)?.connection ?? null;
+}
+
+/**
+ * Sorts binlog connection errors: a purged or missing position is fatal (a fresh
+ * snapshot is the only way on), a refused login is fatal, anything else on the wire is
+ * retriable.
+ */
+export function classifyBinlogError(err: unknown, at: BinlogPosition | null): SyncError {
+  if (err instanceof SyncError) return err;
+  const e = err as { errno?: number; code?: string; message?: string };
+  const msg = e?.message ?? String(err);
+  const where = at ? formatBinlogPosition(at) : 'the requested position';
+  if (e?.errno === 1236 || /could not find first log file|purged|1236/i.test(msg)) {
+    return new SyncError('BINLOG_POSITION_PURGED',
+      `the source no longer has binlog position ${where} (${msg}); the changes since then are lost to the binlog. ` +
+      'Recover with a fresh snapshot: delete the checkpoint file and start again with mode "initial".',
+      { cause: err });
+  }
+  if (e?.errno === 1045 || e?.code === 'ER_ACCESS_DENIED_ERROR') {
+    return new SyncError('SOURCE_UNREACHABLE', `the source refused the login: ${msg}; check source.user and source.password`, { cause: err, retriable: false });
+  }
+  if (e?.errno === 1227 || e?.code === 'ER_SPECIFIC_ACCESS_DENIED_ERROR') {
+    return new SyncError('SOURCE_UNREACHABLE',
+      `the source user lacks a privilege to read the binlog: ${msg}; grant REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB)`,
+      { cause: err, retriable: false });
+  }
+  return new SyncError('SOURCE_UNREACHABLE', `binlog connection failed at ${where}: ${msg}`, { cause: err });
+}
