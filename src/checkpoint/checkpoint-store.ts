@@ -1,0 +1,122 @@
+/**
+ * The checkpoint file: where the synchronizer resumes after any stop. Written atomically
+ * (write a temporary file, fsync, rename, fsync the folder), so a crash leaves either the
+ * old or the new checkpoint, never half of one. A file that does not parse is an error,
+ * never a silent start from somewhere else.
+ *
+ * Record ids: DTS consumers expect `id` never to go backwards, also across restarts. The
+ * file reserves ids ahead (`idReservedUntil`); a restart continues above the reservation,
+ * so ids of records replayed after a crash are higher than any id written before it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SyncError } from '../errors.ts';
+import type { BinlogPosition } from '../model/binlog-position.ts';
+
+export interface Checkpoint {
+  readonly version: 1;
+  /** the transaction boundary to resume the binlog from; null before the first one */
+  readonly binlog: (BinlogPosition & { readonly gtid: string | null }) | null;
+  /** ids below this were reserved by an earlier run; the next run starts here */
+  readonly idReservedUntil: string;
+  /** per-table snapshot progress, by `db.table` (the snapshot issue fills it) */
+  readonly snapshot: Readonly<Record<string, unknown>> | null;
+  readonly updatedAt: string;
+}
+
+const EMPTY: Checkpoint = { version: 1, binlog: null, idReservedUntil: '1', snapshot: null, updatedAt: '' };
+
+export function readCheckpoint(file: string): Checkpoint | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const fix = `To start anyway, move the file away and give the start explicitly (--start-position FILE:POS or --start-timestamp SECONDS), or delete it to start from the current end of the binlog (mode incremental) or with a fresh snapshot (mode initial).`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} is corrupt (${text.length} bytes, not valid JSON: ${(err as Error).message}). ${fix}`, { cause: err });
+  }
+  const problem = checkShape(parsed);
+  if (problem) throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} is corrupt: ${problem}. ${fix}`);
+  return parsed as Checkpoint;
+}
+
+function checkShape(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return 'it is not a JSON object';
+  const c = v as Record<string, unknown>;
+  if (c.version !== 1) return `unknown version ${JSON.stringify(c.version)} (this build writes 1)`;
+  if (typeof c.idReservedUntil !== 'string' || !/^\d+$/.test(c.idReservedUntil)) return 'idReservedUntil is not a decimal string';
+  if (c.binlog !== null) {
+    const b = c.binlog as Record<string, unknown> | undefined;
+    if (typeof b !== 'object' || b === null) return 'binlog is neither null nor an object';
+    if (typeof b.file !== 'string' || !/\.\d+$/.test(b.file)) return 'binlog.file is not a binlog file name';
+    if (!Number.isSafeInteger(b.position) || (b.position as number) < 4) return 'binlog.position is not a position (an integer >= 4)';
+    if (b.gtid !== null && typeof b.gtid !== 'string') return 'binlog.gtid is neither null nor a string';
+  }
+  return null;
+}
+
+export function writeCheckpoint(file: string, checkpoint: Omit<Checkpoint, 'version' | 'updatedAt'>): void {
+  const full: Checkpoint = { version: 1, ...checkpoint, updatedAt: new Date().toISOString() };
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, `${JSON.stringify(full, null, 2)}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}
+
+export function emptyCheckpoint(): Checkpoint {
+  return EMPTY;
+}
+
+/**
+ * An exclusive lock next to the checkpoint file, so that two synchronizers never write
+ * the same checkpoint. A lock left by a dead process is taken over.
+ */
+export function lockCheckpoint(file: string): () => void {
+  const lock = `${file}.lock`;
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new SyncError('CHECKPOINT_LOCKED',
+          `another synchronizer (pid ${pid}) is using checkpoint ${file}; stop it first, or give this one its own checkpoint.file`);
+      }
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  throw new SyncError('CHECKPOINT_LOCKED', `could not lock checkpoint ${file} (${lock})`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
