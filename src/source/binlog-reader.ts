@@ -12,6 +12,7 @@
 import ZongJi from '@vlasky/zongji';
 import { SyncError } from '../errors.ts';
 import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
+import type { TableMapInfo } from './table-schema-resolver.ts';
 import { installExactRowReader, type RawValue } from './zongji-exact-rows.ts';
 
 export interface TransactionInfo {
@@ -28,6 +29,8 @@ export interface BinlogRowsEvent {
   readonly operation: 'INSERT' | 'UPDATE' | 'DELETE';
   readonly database: string;
   readonly table: string;
+  /** the table as the binlog describes it at this position (see table-schema-resolver.ts) */
+  readonly tableMap: TableMapInfo;
   /** INSERT/DELETE: one image per row; UPDATE: before and after */
   readonly rows: readonly RawValue[][] | readonly { before: RawValue[]; after: RawValue[] }[];
   /** end of the rows event */
@@ -91,6 +94,10 @@ export class BinlogReader {
   private boundary: BinlogPosition | null = null;
   private tx: TransactionInfo | null = null;
   private stopped = false;
+  /** TableMap details zongji does not keep (primary key, geometry types), by table id */
+  private readonly mapExtras = new Map<number, { primaryKey: number[] | null; geometryTypes: number[] | null }>();
+  /** one TableMapInfo per zongji table map entry, so that consumers can cache by identity */
+  private readonly mapInfos = new WeakMap<object, TableMapInfo>();
 
   constructor(opts: BinlogReaderOptions) {
     this.opts = opts;
@@ -198,6 +205,9 @@ export class BinlogReader {
           serverId: Number(evt.serverId ?? 0),
         };
         return;
+      case 'tablemap':
+        this.mapExtras.set(evt.tableId!, { primaryKey: evt.primaryKey ?? null, geometryTypes: evt.geometryTypes ?? null });
+        return;
       case 'writerows':
       case 'updaterows':
       case 'deleterows': {
@@ -208,6 +218,7 @@ export class BinlogReader {
           operation: ROW_OPERATIONS[name]!,
           database: map.parentSchema,
           table: map.tableName,
+          tableMap: this.tableMapInfo(evt.tableId!, map),
           rows: evt.rows as BinlogRowsEvent['rows'],
           position: { file: this.file, position: evt.nextPosition },
           transaction: this.currentTx(evt),
@@ -238,6 +249,23 @@ export class BinlogReader {
       default:
         return;
     }
+  }
+
+  private tableMapInfo(tableId: number, map: ZongjiTableMap): TableMapInfo {
+    let info = this.mapInfos.get(map);
+    if (!info) {
+      const extras = this.mapExtras.get(tableId);
+      info = {
+        database: map.parentSchema,
+        table: map.tableName,
+        columns: map.columns,
+        columnSchemas: map.columnSchemas,
+        primaryKey: extras?.primaryKey ?? null,
+        geometryTypes: extras?.geometryTypes ?? null,
+      };
+      this.mapInfos.set(map, info);
+    }
+    return info;
   }
 
   private commit(evt: ZongjiEvent): void {
@@ -271,11 +299,20 @@ interface ZongjiEvent {
   binlogName?: string;
   position?: number;
   tableId?: number;
-  tableMap?: Record<number, { parentSchema: string; tableName: string }>;
+  tableMap?: Record<number, ZongjiTableMap>;
+  primaryKey?: number[];
+  geometryTypes?: number[];
   rows?: unknown[];
   query?: string;
   schema?: string;
   slaveProxyId?: number;
+}
+
+interface ZongjiTableMap {
+  parentSchema: string;
+  tableName: string;
+  columns: TableMapInfo['columns'];
+  columnSchemas: TableMapInfo['columnSchemas'];
 }
 
 function connectionOf(z: ZongJi | null): { pause(): void; resume(): void } | null {

@@ -13,6 +13,7 @@ import type { RowChangeEvent } from '../../src/model/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../src/model/table-schema.ts';
 import { BinlogReader, type BinlogRowsEvent } from '../../src/source/binlog-reader.ts';
 import { normalizeRow } from '../../src/source/row-normalizer.ts';
+import { resolveTableSchema } from '../../src/source/table-schema-resolver.ts';
 import { readTableSchema } from '../../src/source/schema-reader.ts';
 import type { RawValue } from '../../src/source/zongji-exact-rows.ts';
 import { adminConnection, ensureLab, LAB_SYNC_USER, labPorts, uniqueName } from './lab.ts';
@@ -216,6 +217,9 @@ test('every column type survives binlog → DTS record → decoder exactly as Ma
   }
 
   const changes: RowChangeEvent[] = events.flatMap((e) => e.rows.map((r): RowChangeEvent => {
+    // The schema in force at the event, from its TableMap (FULL metadata) and the table's current entry.
+    const inForce = resolveTableSchema(e.tableMap, schema);
+    assert.deepEqual(inForce, schema);
     const images = e.operation === 'UPDATE' ? (r as { before: RawValue[]; after: RawValue[] }) : null;
     const raw = r as RawValue[];
     return {
