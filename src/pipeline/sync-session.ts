@@ -1,0 +1,317 @@
+/**
+ * One run of the incremental sync, from a checkpoint to a stop or an error: the one place
+ * that wires the source side (binlog reader, schema) to the encoding side (DTS codec) and
+ * the sink (Kafka), and advances the checkpoint as the broker acknowledges.
+ *
+ * Flow and memory: records are sent in batches, at most MAX_IN_FLIGHT batches at once; a
+ * batch closes at a transaction's commit when a send slot is free, or when it is full.
+ * When every slot is taken and the pending batch is full, the binlog connection is paused
+ * (not buffered), and resumed as acknowledgements come back.
+ */
+import type { Connection } from 'mysql2/promise';
+import { type CheckpointRunState, CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
+import { matchesObject, topicFor, type SyncConfig } from '../config/index.ts';
+import { encodeEvent } from '../dts/encoder.ts';
+import { SyncError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
+import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
+import type { TableSchema } from '../model/table-schema.ts';
+import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
+import { partitionFor } from '../sink/partitioner.ts';
+import { BinlogReader, type BinlogDdlEvent, type BinlogEvent, type BinlogRowsEvent } from '../source/binlog-reader.ts';
+import { normalizeRow } from '../source/row-normalizer.ts';
+import { readTableSchema } from '../source/schema-reader.ts';
+import { tablesOf } from '../source/source-inspector.ts';
+import { resolveTableSchema, type TableMapInfo } from '../source/table-schema-resolver.ts';
+import type { RawValue } from '../source/zongji-exact-rows.ts';
+import { ddlTarget } from './ddl-target.ts';
+import { InFlight } from './in-flight.ts';
+import { messageKey } from './message-key.ts';
+
+const MAX_IN_FLIGHT = 4;
+const MAX_BATCH_RECORDS = 5_000;
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+export interface SyncSessionOptions {
+  readonly config: SyncConfig;
+  readonly logger: Logger;
+  readonly source: Connection;
+  readonly sourceVersion: string;
+  readonly sink: KafkaSink;
+  readonly checkpoint: CheckpointWriter;
+  readonly start: CheckpointRunState;
+}
+
+interface PendingBatch {
+  messages: SinkMessage[];
+  bytes: number;
+  boundary: { position: BinlogPosition; gtid: string | null } | null;
+}
+
+export class SyncSession {
+  private readonly o: SyncSessionOptions;
+  private readonly log: Logger;
+  private reader: BinlogReader | null = null;
+  private readonly current = new Map<string, TableSchema | null>();
+  private readonly resolved = new WeakMap<TableMapInfo, TableSchema>();
+  private partitions = new Map<string, number>();
+  private inFlight: InFlight;
+  private batch: PendingBatch = { messages: [], bytes: 0, boundary: null };
+  private paused = false;
+  private failed: SyncError | null = null;
+  private settle: ((e: SyncError | null) => void) | null = null;
+  private readonly started = Date.now();
+  records = 0;
+  lastEventPosition: BinlogPosition | null = null;
+
+  constructor(o: SyncSessionOptions) {
+    this.o = o;
+    this.log = o.logger;
+    this.inFlight = new InFlight(o.start.binlog ? { position: o.start.binlog, gtid: o.start.binlog.gtid } : null);
+  }
+
+  /** Runs until `signal` aborts (resolves after a clean drain) or an error (rejects). */
+  async run(signal: AbortSignal): Promise<void> {
+    const { config } = this.o;
+    const tables = await this.selectedTables();
+    for (const [db, table] of tables) this.current.set(key(db, table), await readTableSchema(this.o.source, db, table));
+    const topics = [...new Set([config.topics.default, ...tables.map(([d, t]) => topicFor(config, d, t))])];
+    this.partitions = await this.o.sink.ensureTopics(topics, {
+      create: config.kafka.createTopics,
+      partitions: config.kafka.topicPartitions,
+      replicationFactor: config.kafka.topicReplicationFactor,
+    });
+    const start = this.o.start.binlog;
+    if (!start) throw new SyncError('CHECKPOINT_CORRUPT', 'no start position: the caller must resolve one');
+    this.log.info({ position: formatBinlogPosition(start), gtid: start.gtid, tables: tables.length, topics }, 'starting binlog stream');
+
+    const done = new Promise<SyncError | null>((resolve) => { this.settle = resolve; });
+    this.reader = new BinlogReader({
+      connection: sourceConnection(config),
+      serverId: config.source.serverId,
+      startAt: start,
+      include: this.includeMap(tables),
+      onEvent: (e) => this.onEvent(e),
+      onError: (e) => this.fail(e),
+    });
+    await this.reader.start();
+    const onAbort = () => this.settle?.(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    const error = await done;
+    signal.removeEventListener('abort', onAbort);
+    await this.drain();
+    if (error) throw error;
+  }
+
+  /** Stops reading, flushes and waits (bounded) for what is in flight, then checkpoints. */
+  private async drain(): Promise<void> {
+    this.reader?.stop();
+    this.reader = null;
+    if (!this.failed) {
+      this.flush(true);
+      const deadline = Date.now() + 30_000;
+      while (this.inFlight.batches > 0 && Date.now() < deadline && !this.failed) await sleep(20);
+    }
+    this.o.checkpoint.flush();
+  }
+
+  private async selectedTables(): Promise<[string, string][]> {
+    const out: [string, string][] = [];
+    for (const o of this.o.config.objects) {
+      if (o.table === '*') for (const t of await tablesOf(this.o.source, o.database)) out.push([o.database, t]);
+      else out.push([o.database, o.table]);
+    }
+    return out;
+  }
+
+  private includeMap(tables: [string, string][]): Record<string, string[] | true> {
+    const include: Record<string, string[] | true> = {};
+    for (const o of this.o.config.objects) if (o.table === '*') include[o.database] = true;
+    for (const [db, t] of tables) {
+      const cur = include[db];
+      if (cur === true) continue;
+      include[db] = [...(cur ?? []), t];
+    }
+    return include;
+  }
+
+  private fail(e: SyncError): void {
+    if (this.failed) return;
+    this.failed = e;
+    this.settle?.(e);
+  }
+
+  private onEvent(e: BinlogEvent): void {
+    if (this.failed) return;
+    try {
+      this.lastEventPosition = e.position;
+      if (e.kind === 'rows') this.onRows(e);
+      else if (e.kind === 'ddl') this.onDdl(e);
+      else {
+        this.batch.boundary = { position: e.position, gtid: e.transaction.gtid };
+        if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
+      }
+    } catch (err) {
+      this.fail(err instanceof SyncError ? err : new SyncError('ENCODE_FAILED', `cannot turn a binlog event at ${formatBinlogPosition(e.position)} into records: ${(err as Error).message}`, { cause: err }));
+    }
+  }
+
+  private schemaFor(e: BinlogRowsEvent): TableSchema {
+    let schema = this.resolved.get(e.tableMap);
+    if (!schema) {
+      schema = resolveTableSchema(e.tableMap, this.current.get(key(e.database, e.table)) ?? null);
+      this.resolved.set(e.tableMap, schema);
+    }
+    return schema;
+  }
+
+  private onRows(e: BinlogRowsEvent): void {
+    const { config } = this.o;
+    if (!matchesObject(config.objects, e.database, e.table)) return;
+    const schema = this.schemaFor(e);
+    const topic = topicFor(config, e.database, e.table);
+    const partitionCount = this.partitions.get(topic) ?? 1;
+    const source: SourceInfo = {
+      position: e.position,
+      transactionStart: e.transaction.start,
+      commitTimestamp: e.transaction.commitTimestamp,
+      serverId: e.transaction.serverId,
+      threadId: 0,
+      gtid: e.transaction.gtid,
+    };
+    const timestamp = String(e.transaction.commitTimestamp * 1000);
+    const readerTimestampMs = Date.now();
+    for (const r of e.rows) {
+      const pair = e.operation === 'UPDATE' ? (r as { before: RawValue[]; after: RawValue[] }) : null;
+      const image = r as RawValue[];
+      const change: RowChangeEvent = {
+        kind: 'row',
+        operation: e.operation,
+        table: schema,
+        before: e.operation === 'INSERT' ? null : normalizeRow(schema, pair ? pair.before : image),
+        after: e.operation === 'DELETE' ? null : normalizeRow(schema, pair ? pair.after : image),
+        source,
+      };
+      const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs });
+      const k = messageKey(change);
+      const partition = partitionFor(config.partitionPolicy, partitionCount, { database: e.database, table: e.table, key: k });
+      this.push({ topic, partition, key: k, value, timestamp });
+    }
+  }
+
+  private onDdl(e: BinlogDdlEvent): void {
+    const { config } = this.o;
+    const target = ddlTarget(e.sql, e.database);
+    const selectedDbs = new Set(config.objects.map((o) => o.database));
+    if (!target || !selectedDbs.has(target.database)) return;
+    if (target.renamedFrom && matchesObject(config.objects, target.renamedFrom.database, target.renamedFrom.table)) {
+      this.log.warn({ sql: e.sql, position: formatBinlogPosition(e.position) },
+        `synced table ${target.renamedFrom.database}.${target.renamedFrom.table} was renamed; its new name is followed only if it is selected in objects`);
+    }
+    // Refresh what information_schema says of the database's selected tables, for the
+    // rows that follow; the columns themselves come from the binlog's TableMaps.
+    this.refreshSchemas(target.database);
+    if (!config.ddl.emit) return;
+    const table = target.table && matchesObject(config.objects, target.database, target.table) ? target.table : null;
+    const topic = table ? topicFor(config, target.database, table) : config.topics.default;
+    const event: DdlEvent = {
+      kind: 'ddl',
+      database: target.database,
+      sql: e.sql,
+      source: {
+        position: e.position,
+        transactionStart: e.position,
+        commitTimestamp: e.transaction.commitTimestamp,
+        serverId: e.transaction.serverId,
+        threadId: e.threadId,
+        gtid: e.transaction.gtid,
+      },
+    };
+    const value = encodeEvent(event, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: Date.now() });
+    const partition = partitionFor(config.partitionPolicy, this.partitions.get(topic) ?? 1, { database: target.database, table, key: null });
+    this.push({ topic, partition, key: null, value, timestamp: String(e.transaction.commitTimestamp * 1000) });
+  }
+
+  private refreshSchemas(database: string): void {
+    const keys = [...this.current.keys()].filter((k) => k.startsWith(`${database}\0`));
+    this.reader?.pause();
+    Promise.all(keys.map(async (k) => {
+      const [db, table] = k.split('\0') as [string, string];
+      try {
+        this.current.set(k, await readTableSchema(this.o.source, db, table));
+      } catch (err) {
+        if ((err as SyncError).code !== 'SCHEMA_UNKNOWN_TABLE') throw err;
+        this.current.set(k, null);
+      }
+    })).then(() => { if (!this.paused) this.reader?.resume(); }, (err) => this.fail(asSyncError(err)));
+  }
+
+  private push(m: SinkMessage): void {
+    this.batch.messages.push(m);
+    this.batch.bytes += m.value.length + (m.key?.length ?? 0);
+    this.records++;
+    if (this.batch.messages.length >= MAX_BATCH_RECORDS || this.batch.bytes >= MAX_BATCH_BYTES) {
+      if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
+      else this.pause();
+    }
+  }
+
+  private flush(force: boolean): void {
+    const b = this.batch;
+    if (b.messages.length === 0 && !b.boundary) return;
+    if (!force && this.inFlight.batches >= MAX_IN_FLIGHT) return;
+    this.batch = { messages: [], bytes: 0, boundary: null };
+    const seq = this.inFlight.add(b.boundary, b.bytes);
+    if (b.messages.length === 0) {
+      this.acked(seq);
+      return;
+    }
+    this.o.sink.send(b.messages).then(() => this.acked(seq), (err) => this.fail(asSyncError(err)));
+    if (this.inFlight.batches >= MAX_IN_FLIGHT) this.pause();
+  }
+
+  private acked(seq: number): void {
+    const moved = this.inFlight.ack(seq);
+    if (moved) this.o.checkpoint.advance(moved.position, moved.gtid);
+    if (this.failed) return;
+    if (this.inFlight.batches < MAX_IN_FLIGHT && (this.batch.messages.length > 0 || this.batch.boundary)) this.flush(false);
+    if (this.paused && this.inFlight.batches < MAX_IN_FLIGHT && this.batch.messages.length < MAX_BATCH_RECORDS) {
+      this.paused = false;
+      this.reader?.resume();
+    }
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.reader?.pause();
+  }
+
+  get uptimeMs(): number {
+    return Date.now() - this.started;
+  }
+}
+
+function key(db: string, table: string): string {
+  return `${db}\0${table}`;
+}
+
+function asSyncError(err: unknown): SyncError {
+  return err instanceof SyncError ? err : new SyncError('KAFKA_UNREACHABLE', (err as Error)?.message ?? String(err), { cause: err });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function sourceConnection(config: SyncConfig) {
+  return {
+    host: config.source.host,
+    port: config.source.port,
+    user: config.source.user,
+    password: config.source.password,
+    connectTimeoutMs: config.source.connectTimeoutMs,
+  };
+}
