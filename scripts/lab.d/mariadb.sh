@@ -22,7 +22,7 @@ mariadb_install_if_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
 }
 
-mariadb_client() { mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot "$@"; }
+mariadb_client() { mariadb --no-defaults --default-character-set=utf8mb4 --socket="$MARIADB_SOCKET" -uroot "$@"; }
 
 mariadb_ready() { mariadb_client -N -e 'SELECT 1' >/dev/null 2>&1; }
 
