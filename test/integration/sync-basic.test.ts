@@ -212,3 +212,34 @@ describe('bad configs stop the start with the documented message and a non-zero 
     assert.match(r.output, /does not exist; --config takes the path of a YAML config file/);
   });
 });
+
+test('the stream follows a binlog rotation, and the checkpoint moves to the new file', async () => {
+  const db = await freshDatabase('it_rotate', ['t']);
+  const topic = uniqueName('it_rotate');
+  const { configFile, checkpointFile } = writeSyncConfig({ broker: kafka39!.broker, objects: [`${db}.t`], defaultTopic: topic });
+  const sync = await startSync(configFile);
+  try {
+    await admin.query(`INSERT INTO ${db}.t VALUES (1, 'old file', 1)`);
+    await admin.query('FLUSH BINARY LOGS');
+    await admin.query(`INSERT INTO ${db}.t VALUES (2, 'new file', 2)`);
+    const messages = await readTopic(kafka39!.broker, topic, (m) => m.length >= 2);
+    assert.equal(await sync.stop(), 0, sync.output());
+    assert.deepEqual(messages.map((m) => image(m.record).name), ['old file', 'new file']);
+    const [f1, f2] = messages.map((m) => Number(m.record.sourcePosition.split('@')[1]));
+    assert.equal(f2, f1! + 1, 'the second record is in the next binlog file');
+    const [[status]] = (await admin.query('SHOW MASTER STATUS')) as unknown as [[{ File: string }]];
+    const checkpoint = JSON.parse(fs.readFileSync(checkpointFile, 'utf8'));
+    assert.equal(checkpoint.binlog.file, status.File);
+  } finally {
+    if (sync.proc.exitCode === null) await sync.kill();
+  }
+});
+
+test('a binlog position the server no longer has is fatal, with the position and the recovery', async () => {
+  const db = await freshDatabase('it_purged', ['t']);
+  const { configFile } = writeSyncConfig({ broker: kafka39!.broker, objects: [`${db}.t`], defaultTopic: uniqueName('it_purged') });
+  const r = await runSyncToExit(['--config', configFile, '--start-position', 'mysql-bin.999999:4']);
+  assert.equal(r.code, 2, r.output);
+  assert.match(r.output, /\[BINLOG_POSITION_PURGED\]: the source no longer has binlog position mysql-bin\.999999:4/);
+  assert.match(r.output, /fresh snapshot/);
+});
