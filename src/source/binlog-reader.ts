@@ -12,6 +12,7 @@
 import ZongJi from '@vlasky/zongji';
 import { SyncError } from '../errors.ts';
 import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
+import type { SourceConnectionOptions } from './source-inspector.ts';
 import type { TableMapInfo } from './table-schema-resolver.ts';
 import { installExactRowReader, type RawValue } from './zongji-exact-rows.ts';
 
@@ -57,17 +58,9 @@ export interface BinlogCommitEvent {
 
 export type BinlogEvent = BinlogRowsEvent | BinlogDdlEvent | BinlogCommitEvent;
 
-export interface BinlogConnection {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-  readonly ssl?: Record<string, unknown>;
-  readonly connectTimeoutMs?: number;
-}
 
 export interface BinlogReaderOptions {
-  readonly connection: BinlogConnection;
+  readonly connection: SourceConnectionOptions;
   /** the replica server id the reader announces; unique among the source's replicas */
   readonly serverId: number;
   /** where to start: a transaction boundary, or 'end' for the current end of the binlog */

@@ -243,3 +243,22 @@ test('a binlog position the server no longer has is fatal, with the position and
   assert.match(r.output, /\[BINLOG_POSITION_PURGED\]: the source no longer has binlog position mysql-bin\.999999:4/);
   assert.match(r.output, /fresh snapshot/);
 });
+
+test('renaming a synced table logs a warning; the new name is not followed unless selected', async () => {
+  const db = await freshDatabase('it_rename', ['t']);
+  const topic = uniqueName('it_rename');
+  const { configFile } = writeSyncConfig({ broker: kafka39!.broker, objects: [`${db}.t`], defaultTopic: topic });
+  const sync = await startSync(configFile);
+  try {
+    await admin.query(`INSERT INTO ${db}.t VALUES (1, 'before', 1)`);
+    await admin.query(`RENAME TABLE ${db}.t TO ${db}.t_new`);
+    await admin.query(`INSERT INTO ${db}.t_new VALUES (2, 'after', 2)`);
+    // Read for a few seconds: a record of t_new would have arrived by then.
+    const messages = await readTopic(kafka39!.broker, topic, () => false, 5_000);
+    assert.equal(await sync.stop(), 0, sync.output());
+    assert.deepEqual(messages.map((m) => image(m.record).name), ['before']);
+    assert.match(sync.output(), new RegExp(`synced table ${db}\\.t was renamed`));
+  } finally {
+    if (sync.proc.exitCode === null) await sync.kill();
+  }
+});
