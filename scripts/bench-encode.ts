@@ -17,6 +17,7 @@ import type { RowChangeEvent } from '../src/model/change-event.ts';
 import type { ColumnValue } from '../src/model/column-value.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../src/model/table-schema.ts';
 import { encodeEvent } from '../src/dts/encoder.ts';
+import { column } from '../test/fixtures/column.ts';
 
 const TARGET_ROWS_PER_SECOND = 250_000;
 
@@ -35,12 +36,6 @@ if (![rows, runs, poolSize].every((n) => Number.isInteger(n) && n >= 1)) {
   process.exit(2);
 }
 
-function column(name: string, type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return {
-    name, type, unsigned: false, nullable: true, charset: null, length: null,
-    precision: null, scale: null, fsp: null, values: null, ...extra,
-  };
-}
 
 const table: TableSchema = {
   database: 'shop',

@@ -5,6 +5,7 @@ import type { ChangeEvent, SourceInfo } from '../../../src/model/change-event.ts
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
 import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
 import { encodeEvent } from '../../../src/dts/encoder.ts';
+import { column } from '../../fixtures/column.ts';
 
 /*
  * Pinned encodings: any change to the bytes we write shows here. After a deliberate
@@ -16,12 +17,7 @@ import { encodeEvent } from '../../../src/dts/encoder.ts';
 const GOLDEN_DIR = new URL('../../fixtures/golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-function col(name: string, type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return {
-    name, type, unsigned: false, nullable: true, charset: null, length: null,
-    precision: null, scale: null, fsp: null, values: null, ...extra,
-  };
-}
+const col = column;
 
 const table: TableSchema = {
   database: 'shop',

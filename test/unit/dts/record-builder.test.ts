@@ -6,13 +6,9 @@ import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/t
 import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
 import { encodeRecord } from '../../../src/dts/encoder.ts';
 import { buildRecord } from '../../../src/dts/record-builder.ts';
+import { column } from '../../fixtures/column.ts';
 
-function col(name: string, type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return {
-    name, type, unsigned: false, nullable: true, charset: null, length: null,
-    precision: null, scale: null, fsp: null, values: null, ...extra,
-  };
-}
+const col = column;
 
 const source: SourceInfo = {
   position: { file: 'mysql-bin.000078', position: 72469 },

@@ -5,13 +5,9 @@ import type { ColumnValue, TemporalValue } from '../../../src/model/column-value
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
 import { decodeRecord, renderRecord, type DecodedColumn } from '../../../src/dts/decoder.ts';
 import { encodeEvent } from '../../../src/dts/encoder.ts';
+import { column } from '../../fixtures/column.ts';
 
-function col(name: string, type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return {
-    name, type, unsigned: false, nullable: true, charset: null, length: null,
-    precision: null, scale: null, fsp: null, values: null, ...extra,
-  };
-}
+const col = column;
 
 function temporal(parts: Partial<TemporalValue>): TemporalValue {
   return {

@@ -5,13 +5,9 @@ import type { ColumnValue, TemporalValue, TimestampValue } from '../../../src/mo
 import type { ColumnSchema, ColumnType } from '../../../src/model/table-schema.ts';
 import { DATA_TYPE_NUMBER, MYSQL_TYPE_NAMES, mysqlTypeName } from '../../../src/dts/type-codes.ts';
 import { mapColumnValue } from '../../../src/dts/value-mapper.ts';
+import { column } from '../../fixtures/column.ts';
 
-function col(type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return {
-    name: `c_${type}`, type, unsigned: false, nullable: true, charset: null, length: null,
-    precision: null, scale: null, fsp: null, values: null, ...extra,
-  };
-}
+const col = (type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema => column(`c_${type}`, type, extra);
 
 function temporal(parts: Partial<TemporalValue>): TemporalValue {
   return {

@@ -5,6 +5,7 @@ import type { ColumnSchema, TableSchema } from '../../../src/model/table-schema.
 import { ddlTarget } from '../../../src/pipeline/ddl-target.ts';
 import { InFlight } from '../../../src/pipeline/in-flight.ts';
 import { messageKey } from '../../../src/pipeline/message-key.ts';
+import { column } from '../../fixtures/column.ts';
 
 const pos = (position: number) => ({ position: { file: 'mysql-bin.000001', position }, gtid: null });
 
@@ -34,7 +35,7 @@ test('DDL targets: database and table, quoted names, renames, database DDL', () 
 });
 
 function col(name: string, type: ColumnSchema['type'], charset: string | null = null): ColumnSchema {
-  return { name, type, unsigned: false, nullable: false, charset, length: null, precision: null, scale: null, fsp: null, values: null };
+  return column(name, type, { charset, nullable: false });
 }
 
 test('the message key is the key columns as a JSON array, the same for every operation of a row', () => {

@@ -4,10 +4,9 @@ import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/t
 import { formatInet6, normalizeRow, normalizeValue } from '../../../src/source/row-normalizer.ts';
 import { parseLabels } from '../../../src/source/schema-reader.ts';
 import { daysFromCivil, parseTemporalText } from '../../../src/source/zongji-exact-rows.ts';
+import { column } from '../../fixtures/column.ts';
 
-function col(type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema {
-  return { name: 'c', type, unsigned: false, nullable: true, charset: null, length: null, precision: null, scale: null, fsp: null, values: null, ...extra };
-}
+const col = (type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema => column('c', type, extra);
 
 test('integers of every width become bigint, whatever form they arrive in', () => {
   assert.equal(normalizeValue(col('bigint', { unsigned: true }), '18446744073709551615'), 18446744073709551615n);
