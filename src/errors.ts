@@ -18,6 +18,9 @@ export const ERROR_CODES = {
   RECORD_TOO_LARGE: { retriable: false },
   CHECKPOINT_CORRUPT: { retriable: false },
   CHECKPOINT_LOCKED: { retriable: false },
+  PRECHECK_FAILED: { retriable: false },
+  SCHEMA_NO_KEY: { retriable: false },
+  CONSUMER_GROUP_CONFLICT: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -19,9 +19,37 @@ export interface Checkpoint {
   readonly binlog: (BinlogPosition & { readonly gtid: string | null }) | null;
   /** ids below this were reserved by an earlier run; the next run starts here */
   readonly idReservedUntil: string;
-  /** per-table snapshot progress, by `db.table` (the snapshot issue fills it) */
-  readonly snapshot: Readonly<Record<string, unknown>> | null;
+  /** the initial full-data sync's progress; null when there was none */
+  readonly snapshot: SnapshotState | null;
   readonly updatedAt: string;
+}
+
+export type CheckpointPosition = BinlogPosition & { readonly gtid: string | null };
+
+/** One table's part of the full-data sync. */
+export interface SnapshotTableState {
+  readonly database: string;
+  readonly table: string;
+  /**
+   * A binlog position read (consistently) before the table's first chunk: every change to
+   * the table committed at or before it is in the rows read, so the stream drops them.
+   */
+  readonly lowWatermark: CheckpointPosition | null;
+  /** the initial schema sync's DDL record of the table was acknowledged */
+  readonly schemaSent: boolean;
+  /** key of the last row of the last acknowledged chunk (hex of its fields); null before the first */
+  readonly lastKey: readonly string[] | null;
+  /** rows acknowledged so far */
+  readonly rows: number;
+  readonly done: boolean;
+}
+
+/** The initial full-data sync: where the binlog stream starts after it, and each table's progress. */
+export interface SnapshotState {
+  /** the stream starts here once every table is done (the first table's low watermark) */
+  readonly start: CheckpointPosition;
+  readonly tables: readonly SnapshotTableState[];
+  readonly done: boolean;
 }
 
 const EMPTY: Checkpoint = { version: 1, binlog: null, idReservedUntil: '1', snapshot: null, updatedAt: '' };
@@ -57,6 +85,18 @@ function checkShape(v: unknown): string | null {
     if (typeof b.file !== 'string' || !/\.\d+$/.test(b.file)) return 'binlog.file is not a binlog file name';
     if (!Number.isSafeInteger(b.position) || (b.position as number) < 4) return 'binlog.position is not a position (an integer >= 4)';
     if (b.gtid !== null && typeof b.gtid !== 'string') return 'binlog.gtid is neither null nor a string';
+  }
+  if (c.snapshot !== null && c.snapshot !== undefined) {
+    const s = c.snapshot as Record<string, unknown>;
+    if (typeof s !== 'object' || !Array.isArray(s.tables) || typeof s.done !== 'boolean' || typeof s.start !== 'object' || s.start === null) {
+      return 'snapshot is neither null nor {start, tables, done}';
+    }
+    for (const t of s.tables as Record<string, unknown>[]) {
+      if (typeof t?.database !== 'string' || typeof t.table !== 'string' || typeof t.done !== 'boolean' || !Number.isSafeInteger(t.rows)
+        || !(t.lastKey === null || (Array.isArray(t.lastKey) && t.lastKey.every((k) => typeof k === 'string' && /^([0-9a-f]{2})*$/.test(k))))) {
+        return `snapshot table ${JSON.stringify(t?.database)}.${JSON.stringify(t?.table)} is malformed`;
+      }
+    }
   }
   return null;
 }

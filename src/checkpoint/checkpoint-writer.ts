@@ -6,7 +6,7 @@
  */
 import type { BinlogPosition } from '../model/binlog-position.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
-import { type Checkpoint, writeCheckpoint } from './checkpoint-store.ts';
+import { type Checkpoint, type SnapshotState, writeCheckpoint } from './checkpoint-store.ts';
 
 const ID_BLOCK = 1_000_000n;
 
@@ -24,7 +24,7 @@ export interface CheckpointWriterOptions {
 export class CheckpointWriter {
   private readonly o: CheckpointWriterOptions;
   private binlog: Checkpoint['binlog'];
-  private snapshot: Checkpoint['snapshot'];
+  private snapshot_: Checkpoint['snapshot'];
   private next: bigint;
   private reservedUntil: bigint;
   private dirty = false;
@@ -34,7 +34,7 @@ export class CheckpointWriter {
   constructor(o: CheckpointWriterOptions) {
     this.o = o;
     this.binlog = o.initial.binlog;
-    this.snapshot = o.initial.snapshot;
+    this.snapshot_ = o.initial.snapshot;
     // Ids of an earlier run may have gone up to its reservation: continue above it.
     this.next = BigInt(o.initial.idReservedUntil);
     this.reservedUntil = this.next;
@@ -42,6 +42,20 @@ export class CheckpointWriter {
 
   get position(): Checkpoint['binlog'] {
     return this.binlog;
+  }
+
+  get snapshot(): SnapshotState | null {
+    return this.snapshot_;
+  }
+
+  /**
+   * Records the full-data sync's progress: written now when `now` (a table or the whole sync
+   * starts or ends), else at most every intervalMs like binlog positions.
+   */
+  setSnapshot(state: SnapshotState | null, now = false): void {
+    this.snapshot_ = state;
+    if (now) this.write();
+    else this.schedule();
   }
 
   nextId(): bigint {
@@ -60,6 +74,10 @@ export class CheckpointWriter {
 
   advance(position: BinlogPosition, gtid: string | null): void {
     this.binlog = { file: position.file, position: position.position, gtid };
+    this.schedule();
+  }
+
+  private schedule(): void {
     this.dirty = true;
     const wait = this.lastWrite + this.o.intervalMs - Date.now();
     if (wait <= 0) this.write();
@@ -72,7 +90,7 @@ export class CheckpointWriter {
   }
 
   private write(): void {
-    writeCheckpoint(this.o.file, { binlog: this.binlog, idReservedUntil: this.reservedUntil.toString(), snapshot: this.snapshot });
+    writeCheckpoint(this.o.file, { binlog: this.binlog, idReservedUntil: this.reservedUntil.toString(), snapshot: this.snapshot_ });
     this.dirty = false;
     this.lastWrite = Date.now();
     if (this.binlog) this.o.onWrite?.(formatBinlogPosition(this.binlog));

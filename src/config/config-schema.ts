@@ -256,6 +256,17 @@ export const configSchema = z
       .enum(['initial', 'incremental', 'full'])
       .default('initial')
       .describe('initial: schema, full snapshot, then the binlog; incremental: the binlog only; full: the snapshot only.'),
+    snapshot: z
+      .strictObject({
+        schema: bool().default(true).describe('Initial schema sync: one DDL record with CREATE TABLE per table, before its rows (modes initial and full).'),
+        chunkRows: int(100, 1_000_000).default(10_000).describe('Rows read per chunk of the initial full-data sync (keyset pagination on the primary or NOT NULL unique key).'),
+        progress: z
+          .enum(['auto', 'bar', 'log', 'off'])
+          .default('auto')
+          .describe('Snapshot progress: bar (per-table bars on the terminal), log (a log line every 10 s), auto (bar when stderr is a terminal, else log) or off.'),
+      })
+      .prefault({})
+      .describe('The initial schema and full-data sync (modes initial and full).'),
     checkpoint: z
       .strictObject({
         file: nonEmpty()

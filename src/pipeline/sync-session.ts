@@ -14,7 +14,7 @@ import { matchesObject, topicFor, type SyncConfig } from '../config/index.ts';
 import { encodeEvent } from '../dts/encoder.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
+import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
 import type { TableSchema } from '../model/table-schema.ts';
 import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
@@ -22,10 +22,10 @@ import { partitionFor } from '../sink/partitioner.ts';
 import { BinlogReader, type BinlogDdlEvent, type BinlogEvent, type BinlogRowsEvent } from '../source/binlog-reader.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
 import { readTableSchema } from '../source/schema-reader.ts';
-import { tablesOf } from '../source/source-inspector.ts';
 import { resolveTableSchema, type TableMapInfo } from '../source/table-schema-resolver.ts';
 import type { RawValue } from '../source/zongji-exact-rows.ts';
 import { ddlTarget } from './ddl-target.ts';
+import { selectedTables } from './selected-tables.ts';
 import { InFlight } from './in-flight.ts';
 import { messageKey } from './message-key.ts';
 
@@ -41,6 +41,11 @@ export interface SyncSessionOptions {
   readonly sink: KafkaSink;
   readonly checkpoint: CheckpointWriter;
   readonly start: CheckpointRunState;
+  /**
+   * Per table (`db\0table`), the initial snapshot's low watermark: row events at or before
+   * it are already in the snapshot's rows and are dropped (snapshot/full-sync.ts).
+   */
+  readonly snapshotWatermarks?: ReadonlyMap<string, BinlogPosition>;
 }
 
 interface PendingBatch {
@@ -74,9 +79,10 @@ export class SyncSession {
   /** Runs until `signal` aborts (resolves after a clean drain) or an error (rejects). */
   async run(signal: AbortSignal): Promise<void> {
     const { config } = this.o;
-    const tables = await this.selectedTables();
+    const tables = await selectedTables(this.o.source, config);
     for (const [db, table] of tables) this.current.set(key(db, table), await readTableSchema(this.o.source, db, table));
-    const topics = [...new Set([config.topics.default, ...tables.map(([d, t]) => topicFor(config, d, t))])];
+    // The default topic takes what has no table of its own: DDL records, when they are on.
+    const topics = [...new Set([...(config.ddl.emit ? [config.topics.default] : []), ...tables.map(([d, t]) => topicFor(config, d, t))])];
     this.partitions = await this.o.sink.ensureTopics(topics, {
       create: config.kafka.createTopics,
       partitions: config.kafka.topicPartitions,
@@ -115,15 +121,6 @@ export class SyncSession {
       while (this.inFlight.batches > 0 && Date.now() < deadline && !this.failed) await sleep(20);
     }
     this.o.checkpoint.flush();
-  }
-
-  private async selectedTables(): Promise<[string, string][]> {
-    const out: [string, string][] = [];
-    for (const o of this.o.config.objects) {
-      if (o.table === '*') for (const t of await tablesOf(this.o.source, o.database)) out.push([o.database, t]);
-      else out.push([o.database, o.table]);
-    }
-    return out;
   }
 
   private includeMap(tables: [string, string][]): Record<string, string[] | true> {
@@ -170,6 +167,8 @@ export class SyncSession {
   private onRows(e: BinlogRowsEvent): void {
     const { config } = this.o;
     if (!matchesObject(config.objects, e.database, e.table)) return;
+    const watermark = this.o.snapshotWatermarks?.get(key(e.database, e.table));
+    if (watermark && compareBinlogPositions(e.position, watermark) <= 0) return;
     const schema = this.schemaFor(e);
     const topic = topicFor(config, e.database, e.table);
     const partitionCount = this.partitions.get(topic) ?? 1;

@@ -194,7 +194,7 @@ describe('bad configs stop the start with the documented message and a non-zero 
     const { configFile } = base();
     const r = await runSyncToExit(['--config', configFile]);
     assert.equal(r.code, 2, r.output);
-    assert.match(r.output, /\[SCHEMA_UNKNOWN_TABLE\]: table it_nowhere\.t does not exist/);
+    assert.match(r.output, /\[PRECHECK_FAILED\]: the precheck failed \(tables\):\ntables: it_nowhere\.t does not exist/);
   });
 
   test('a wrong source password is refused at once, without the password in the output', async () => {
@@ -202,7 +202,7 @@ describe('bad configs stop the start with the documented message and a non-zero 
     fs.writeFileSync(configFile, fs.readFileSync(configFile, 'utf8').replace(/password: .*/, 'password: Wr0ngSecret-xyz'));
     const r = await runSyncToExit(['--config', configFile]);
     assert.equal(r.code, 2, r.output);
-    assert.match(r.output, /\[SOURCE_UNREACHABLE\].*refused user dts_sync/);
+    assert.match(r.output, /\[PRECHECK_FAILED\]: the precheck failed \(source_connection\):\nsource_connection: .*refused user dts_sync/);
     assert.doesNotMatch(r.output, /Wr0ngSecret-xyz/);
   });
 

@@ -23,6 +23,9 @@ export interface SyncTestConfig {
   readonly topicPartitions?: number;
   readonly ddlEmit?: boolean;
   readonly serverId?: number;
+  readonly mode?: 'initial' | 'incremental' | 'full';
+  readonly chunkRows?: number;
+  readonly snapshotSchema?: boolean;
 }
 
 /** Writes a config file (and gives its checkpoint file) in a fresh temporary folder. */
@@ -47,7 +50,11 @@ topics:
 ${mapping ? `  mapping:\n${mapping}\n` : ''}partitionPolicy: ${c.partitionPolicy ?? 'single'}
 ddl:
   emit: ${c.ddlEmit ?? false}
-mode: incremental
+mode: ${c.mode ?? 'incremental'}
+snapshot:
+  schema: ${c.snapshotSchema ?? true}
+  chunkRows: ${c.chunkRows ?? 10000}
+  progress: log
 checkpoint:
   file: ${checkpointFile}
   intervalMs: 200
@@ -71,7 +78,7 @@ export interface RunningSync {
 }
 
 /** Starts `sync` and resolves once it streams the binlog (or rejects with its output). */
-export async function startSync(configFile: string, extraArgs: string[] = []): Promise<RunningSync> {
+export async function startSync(configFile: string, extraArgs: string[] = [], readyText = 'starting binlog stream'): Promise<RunningSync> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sync', '--config', configFile, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +96,7 @@ export async function startSync(configFile: string, extraArgs: string[] = []): P
     kill: async () => { proc.kill('SIGKILL'); await exited; },
   };
   const deadline = Date.now() + 30_000;
-  while (!out.includes('starting binlog stream')) {
+  while (!out.includes(readyText)) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`sync did not start (exit ${proc.exitCode}):\n${out}`);

@@ -1,0 +1,216 @@
+/**
+ * The SQL of the full-data sync and the reading of its results, without I/O.
+ *
+ * Rows are read in key order, in chunks, by keyset pagination: `WHERE key > last key
+ * ORDER BY key LIMIT n`, never OFFSET (which rereads every skipped row). The result set is
+ * read over the text protocol with every field taken as the server's raw bytes
+ * (`character_set_results = NULL`, session `time_zone = '+00:00'`), and each column is
+ * selected in a form whose text is exact:
+ *
+ * - FLOAT as `CAST(c AS DOUBLE)`: the server prints a FLOAT with 6 significant digits
+ *   (16777216 prints as 16777200), but a DOUBLE with every digit it needs;
+ * - ENUM and SET as `c+0` (the index and the bit set), mapped to labels here, so that
+ *   labels need no charset decoding and key comparisons follow the index order that
+ *   ORDER BY uses;
+ * - TIMESTAMP in UTC (the session time zone), read back into epoch seconds;
+ * - strings, binaries and blobs as their stored bytes in the column's charset.
+ *
+ * The values then take the same path as binlog rows: RawValue (the binlog reader's form)
+ * → normalizeRow → the codec. The last key of a chunk is kept as the hex of its fields'
+ * bytes (checkpointed as is) and written back into SQL as literals of the column's own
+ * type and collation, so that `>` compares exactly as ORDER BY sorts.
+ */
+import type { TemporalValue, TimestampValue } from '../model/column-value.ts';
+import type { ColumnSchema, IndexSchema, TableSchema } from '../model/table-schema.ts';
+import { daysFromCivil } from '../source/zongji-exact-rows.ts';
+import type { RawValue } from '../source/zongji-exact-rows.ts';
+
+/** What the chunk queries need to know of a table besides its schema. */
+export interface ChunkTable {
+  readonly schema: TableSchema;
+  /** the key rows are ordered and paged by: the primary key, else a NOT NULL unique key */
+  readonly key: IndexSchema;
+  /** collation of each column (null for non-string columns), index-aligned with schema.columns */
+  readonly collations: readonly (string | null)[];
+}
+
+/** The last key of a chunk: per key column, the hex of the field bytes as selected. */
+export type ChunkKey = readonly string[];
+
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'json']);
+const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
+export function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+function selectExpression(c: ColumnSchema): string {
+  const q = quoteIdentifier(c.name);
+  if (c.type === 'float') return `CAST(${q} AS DOUBLE)`;
+  if (c.type === 'enum' || c.type === 'set') return `${q}+0`;
+  return q;
+}
+
+/** Index of each key column in schema.columns. */
+export function keyIndexes(t: ChunkTable): number[] {
+  return t.key.columns.map((name) => {
+    const i = t.schema.columns.findIndex((c) => c.name === name);
+    if (i < 0) throw new Error(`key ${t.key.name} of ${t.schema.database}.${t.schema.table} names an unknown column ${name}`);
+    return i;
+  });
+}
+
+/** `SELECT … FROM t [WHERE key > after] ORDER BY key LIMIT n`. */
+export function chunkQuery(t: ChunkTable, after: ChunkKey | null, limit: number): string {
+  const { schema, key } = t;
+  const columns = schema.columns.map(selectExpression).join(', ');
+  const table = `${quoteIdentifier(schema.database)}.${quoteIdentifier(schema.table)}`;
+  const index = `FORCE INDEX (${quoteIdentifier(key.name)})`;
+  const order = key.columns.map(quoteIdentifier).join(', ');
+  const where = after ? ` WHERE ${afterCondition(t, after)}` : '';
+  return `SELECT ${columns} FROM ${table} ${index}${where} ORDER BY ${order} LIMIT ${limit}`;
+}
+
+/** `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …`: the form the range optimizer turns into one index range. */
+function afterCondition(t: ChunkTable, after: ChunkKey): string {
+  const idx = keyIndexes(t);
+  if (after.length !== idx.length) throw new Error(`a resume key of ${after.length} values does not fit key ${t.key.name} of ${idx.length} columns`);
+  const literals = idx.map((i, k) => keyLiteral(t.schema.columns[i]!, t.collations[i] ?? null, Buffer.from(after[k]!, 'hex')));
+  const names = idx.map((i) => quoteIdentifier(t.schema.columns[i]!.name));
+  const terms: string[] = [];
+  for (let k = 0; k < idx.length; k++) {
+    const eq = names.slice(0, k).map((n, j) => `${n} = ${literals[j]}`);
+    terms.push(`(${[...eq, `${names[k]} > ${literals[k]}`].join(' AND ')})`);
+  }
+  return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`;
+}
+
+/** A SQL literal for a key field as selected (bytes of the text protocol), compared the way ORDER BY sorts. */
+export function keyLiteral(c: ColumnSchema, collation: string | null, field: Buffer): string {
+  const text = field.toString('latin1');
+  if (INTEGER_TYPES.has(c.type) || c.type === 'enum' || c.type === 'set') return checked(text, /^-?\d+$/, c);
+  if (c.type === 'decimal') return checked(text, /^-?\d+(\.\d+)?$/, c);
+  // A double literal (an exponent makes it one), not a DECIMAL one.
+  if (c.type === 'float' || c.type === 'double') return /e/i.test(text) ? checked(text, /^-?[\d.]+e[-+]?\d+$/i, c) : `${checked(text, /^-?[\d.]+$/, c)}e0`;
+  if (c.type === 'bit') return `0x${field.length ? field.toString('hex') : '00'}`;
+  if (BINARY_TYPES.has(c.type)) return `X'${field.toString('hex')}'`;
+  if (TEXT_TYPES.has(c.type)) {
+    const charset = c.charset ?? 'utf8mb4';
+    return `_${charset === 'utf8mb3' ? 'utf8' : charset} X'${field.toString('hex')}'${collation ? ` COLLATE ${collation}` : ''}`;
+  }
+  // Temporal types, UUID, INET4/INET6: their printed text, quoted; the server parses it
+  // back into the column's type (TIMESTAMP in the session's UTC).
+  return `'${checked(text, /^[\d:.\- a-fA-F]*$/, c)}'`;
+}
+
+function checked(text: string, re: RegExp, c: ColumnSchema): string {
+  if (!re.test(text)) throw new Error(`key column ${c.name} (${c.type}) has an unexpected value ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** The raw bytes of a row's key fields as a ChunkKey. */
+export function chunkKeyOf(t: ChunkTable, fields: readonly (Buffer | null)[]): ChunkKey {
+  return keyIndexes(t).map((i) => {
+    const f = fields[i];
+    if (!f) throw new Error(`key column ${t.schema.columns[i]!.name} of ${t.schema.database}.${t.schema.table} is NULL`);
+    return f.toString('hex');
+  });
+}
+
+/** One selected row (raw field bytes, null for NULL) in the binlog reader's RawValue form. */
+export function rawRow(schema: TableSchema, fields: readonly (Buffer | null)[]): RawValue[] {
+  const cols = schema.columns;
+  if (fields.length !== cols.length) {
+    throw new Error(`a row of ${schema.database}.${schema.table} has ${fields.length} fields, the schema ${cols.length} columns`);
+  }
+  const out: RawValue[] = new Array(cols.length);
+  for (let i = 0; i < cols.length; i++) {
+    const f = fields[i];
+    out[i] = f === null || f === undefined ? null : rawValue(cols[i]!, f);
+  }
+  return out;
+}
+
+export function rawValue(c: ColumnSchema, f: Buffer): RawValue {
+  switch (c.type) {
+    case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'bigint':
+      return BigInt(f.toString('latin1'));
+    case 'bit': {
+      let v = 0n;
+      for (const b of f) v = (v << 8n) | BigInt(b);
+      return v;
+    }
+    case 'decimal':
+      return f.toString('latin1');
+    case 'float': case 'double':
+      return Number(f.toString('latin1'));
+    case 'enum': {
+      const n = Number(f.toString('latin1'));
+      return n === 0 ? '' : c.values?.[n - 1] ?? String(n);
+    }
+    case 'set': {
+      let bits = BigInt(f.toString('latin1'));
+      const labels: string[] = [];
+      for (let i = 0; bits > 0n; i++, bits >>= 1n) if (bits & 1n) labels.push(c.values?.[i] ?? String(i + 1));
+      return labels.join(',');
+    }
+    case 'date': case 'datetime': case 'time': case 'year':
+      return temporalText(c, f.toString('latin1'));
+    case 'timestamp':
+      return timestampText(c, f.toString('latin1'));
+    case 'geometry': case 'point': case 'linestring': case 'polygon': case 'multipoint':
+    case 'multilinestring': case 'multipolygon': case 'geometrycollection':
+      // The stored form: a 4-byte SRID, then WKB; the binlog reader drops the SRID too.
+      return f.subarray(4);
+    case 'uuid': case 'inet4': case 'inet6':
+      return f.toString('latin1');
+    default:
+      // Every string, binary, text, blob and JSON column: the stored bytes (a view into the
+      // driver's packet, encoded before the next chunk is read).
+      return f;
+  }
+}
+
+function temporal(negative: boolean, year: number | null, month: number | null, day: number | null,
+  hour: number | null, minute: number | null, second: number | null, micros: number | null): TemporalValue {
+  return { kind: 'temporal', negative, year, month, day, hour, minute, second, micros };
+}
+
+function micros(f: string | undefined): number {
+  return f ? Number(f.padEnd(6, '0')) : 0;
+}
+
+function temporalText(c: ColumnSchema, text: string): TemporalValue {
+  const bad = () => new Error(`column ${c.name} (${c.type}) has an unexpected value ${JSON.stringify(text)}`);
+  switch (c.type) {
+    case 'year': {
+      if (!/^\d{4}$/.test(text)) throw bad();
+      return temporal(false, Number(text), null, null, null, null, null, null);
+    }
+    case 'date': {
+      const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(text);
+      if (!m) throw bad();
+      return temporal(false, Number(m[1]), Number(m[2]), Number(m[3]), null, null, null, null);
+    }
+    case 'time': {
+      const m = /^(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
+      if (!m) throw bad();
+      return temporal(m[1] === '-', null, null, null, Number(m[2]), Number(m[3]), Number(m[4]), micros(m[5]));
+    }
+    default: {
+      const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
+      if (!m) throw bad();
+      return temporal(false, Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), micros(m[7]));
+    }
+  }
+}
+
+/** A TIMESTAMP printed in UTC, as epoch seconds and microseconds; the zero timestamp is 0/0. */
+function timestampText(c: ColumnSchema, text: string): TimestampValue {
+  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
+  if (!m) throw new Error(`column ${c.name} (timestamp) has an unexpected value ${JSON.stringify(text)}`);
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  if (y === 0) return { kind: 'timestamp', epochSeconds: 0, micros: 0 };
+  return { kind: 'timestamp', epochSeconds: daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s, micros: micros(m[7]) };
+}
