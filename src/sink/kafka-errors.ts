@@ -92,7 +92,8 @@ function transient(chain: KafkaLikeError[]): boolean {
 }
 
 /**
- * The SyncError for an error kafkajs threw while doing `ctx.doing`:
+ * The SyncError for an error kafkajs threw while doing `ctx.doing` (a SyncError of ours that
+ * kafkajs wrapped is returned as it is):
  * - SASL refused (wrong user/password, mechanism, or a listener without SASL): KAFKA_UNREACHABLE,
  *   NOT retriable, naming the mechanism and user (never the password);
  * - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: RECORD_TOO_LARGE;
@@ -106,6 +107,9 @@ function transient(chain: KafkaLikeError[]): boolean {
 export function kafkaErrorToSyncError(error: unknown, ctx: KafkaErrorContext): SyncError {
   if (error instanceof SyncError) return error;
   const chain = errorChain(error);
+  // Our own code inside kafkajs (the record batch encoder, kafkajs-fast-produce.ts) already said what is wrong.
+  const ours = chain.find((e): e is KafkaLikeError & SyncError => e instanceof SyncError);
+  if (ours !== undefined) return ours;
   const root = innermost(chain);
   const types = new Set(chain.map((e) => e.type).filter((t): t is string => typeof t === 'string'));
   const brokers = ctx.brokers.join(', ');

@@ -39,15 +39,23 @@
  * they are (no copy per record), and kafkajs' quadratic grouping by partition skipped
  * (kafkajs-grouping.ts). A partition's records are cut into record batches of at most the
  * topic's `max.message.bytes` (read with describeConfigs) and `maxBatchRecords` records,
- * because kafkajs puts a partition's records of one request in one batch and the broker
- * refuses a batch above that size: a send with up to about 1 MiB per partition (by default)
- * is one request. What remains is kafkajs' own encoding, about 8-10 µs of CPU per 200-byte
- * record (scripts/bench-sink.ts).
+ * because a partition's records of one request go in one batch and the broker refuses a
+ * batch above that size: a send with up to about 1 MiB per partition (by default) is one
+ * request. The record batches are not encoded by kafkajs (8-10 µs of CPU per 200-byte
+ * record, which capped the sink near 85,000 records/s) but by record-batch.ts, which
+ * kafkajs-fast-produce.ts puts into kafkajs' produce requests v3 and above (brokers >= 0.11;
+ * older brokers keep kafkajs' own message sets): 1.1-1.4 µs of CPU per 200-byte record for
+ * the whole sink, 370,000-480,000 records/s with acks all to a broker sharing a 2-core
+ * machine, which is then the limit (scripts/bench-sink.ts, docs/benchmarks.md). gzip adds
+ * its deflate (up to about 3 µs per record); it runs on libuv's thread pool, started as
+ * soon as a send is queued, so that it overlaps the requests before it (compressAhead; not
+ * with an idempotent producer, whose batches carry the request's sequence numbers).
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient, KafkaConfig, Message, Producer, ProducerConfig, SASLOptions } from 'kafkajs';
 import { SyncError } from '../errors.ts';
 import { kafkaErrorToSyncError, type KafkaErrorContext, protocolErrorType } from './kafka-errors.ts';
+import { compressAhead, ensureFastProduce, markFastBatch } from './kafkajs-fast-produce.ts';
 import { withPartitionGrouping } from './kafkajs-grouping.ts';
 import { kafkajsLogCreator, type SinkLogger } from './kafkajs-log.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, planProduce, type PlanOptions, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
@@ -198,7 +206,8 @@ export class KafkaSink {
    * Connects the producer (bootstrap, API versions, SASL, metadata). After a failed send it
    * waits for the sends issued before the failure to settle, starts a new producer and
    * accepts sends again. Rejects with KAFKA_UNREACHABLE: retriable when the brokers could not
-   * be reached, not retriable when SASL was refused.
+   * be reached, not retriable when SASL was refused; with ENCODE_FAILED when the installed
+   * kafkajs is not the one the produce encoder was checked against (kafkajs-fast-produce.ts).
    */
   async connect(): Promise<void> {
     if (this.producer !== undefined && this.failure === undefined) return;
@@ -216,6 +225,8 @@ export class KafkaSink {
       this.producer = undefined;
       await old.disconnect().catch(noop);
     }
+    // Before the first produce request: our record batch encoder in kafkajs, checked (kafkajs-fast-produce.ts).
+    await ensureFastProduce();
     const config: ProducerConfig = {
       allowAutoTopicCreation: false,
       idempotent: this.options.idempotent === true,
@@ -318,6 +329,10 @@ export class KafkaSink {
       this.fail(seq, error);
       return Promise.reject(error);
     }
+    // gzip on libuv's thread pool now, while the sends before this one are on the wire (see the file comment).
+    if (this.compression === CompressionTypes.GZIP && this.options.idempotent !== true) {
+      for (const round of plan.rounds) for (const t of round.topicMessages) for (const p of t.partitions) compressAhead(p.messages);
+    }
     const run = this.tail.then(() => this.execute(seq, messages, plan));
     this.tail = run.then(noop, noop);
     return run;
@@ -359,10 +374,10 @@ export class KafkaSink {
     const timeout = this.options.ackTimeoutMs ?? 30_000;
     for (const round of plan.rounds) {
       try {
-        const topicMessages = round.topicMessages.map((t) => ({
-          topic: t.topic,
-          messages: withPartitionGrouping(t.messages, t.partitions) as Message[],
-        }));
+        const topicMessages = round.topicMessages.map((t) => {
+          for (const p of t.partitions) markFastBatch(p.messages);
+          return { topic: t.topic, messages: withPartitionGrouping(t.messages, t.partitions) as Message[] };
+        });
         await producer.sendBatch({ acks, timeout, compression: this.compression, topicMessages });
       } catch (e) {
         const topics = round.topicMessages.map((t) => t.topic);

@@ -9,6 +9,11 @@
  * kafkajs answers that `reduce` with the grouping it holds: the same object kafkajs would
  * build ({ partition: messages in order }), in O(partitions).
  *
+ * kafkajs-fast-produce.ts relies on this too: the per-partition arrays kafkajs hands to the
+ * produce request are then the sink's own, which carry the mark for the fast encoder (with
+ * plain arrays kafkajs would encode every record itself, correct but several times slower;
+ * test/integration/kafka-fast-produce.test.ts would notice).
+ *
  * Only done for the kafkajs version this was checked against (package.json pins it); any
  * other version gets plain arrays. test/unit/sink/kafkajs-grouping.test.ts runs kafkajs' own
  * grouping function on both and requires the same result.

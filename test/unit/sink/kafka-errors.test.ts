@@ -128,3 +128,9 @@ test('errorChain walks causes, retries and aggregates; protocolErrorType finds t
   a.cause = a;
   assert.equal(errorChain(a).length, 1);
 });
+
+test("a SyncError of ours that kafkajs wrapped (the produce encoder's) comes back as it is", () => {
+  const ours = new SyncError('ENCODE_FAILED', 'record 3 of a record batch has timestamp "x"');
+  assert.equal(kafkaErrorToSyncError(nonRetriable(ours), ctx), ours);
+  assert.equal(kafkaErrorToSyncError(new KafkaJSNumberOfRetriesExceeded(ours, { retryCount: 0, retryTime: 1 }), ctx), ours);
+});
