@@ -34,7 +34,8 @@ import { partitionFor } from '../sink/partitioner.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
 import { type ChunkTable, rawRow } from './chunk-query.ts';
 import { SnapshotProgress } from './progress.ts';
-import { consistentBinlogPosition, estimateRows, prepareSnapshotConnection, readChunk, readChunkTable, showCreateTable } from './snapshot-source.ts';
+import { recordRowsRead } from '../ops/metrics.ts';
+import { consistentBinlogPosition, estimateRows, prepareSnapshotConnection, readChunkTable, showCreateTable, streamChunk } from './snapshot-source.ts';
 
 /** Chunks sent but not yet acknowledged: reading the next chunk overlaps sending this many. */
 const MAX_CHUNKS_IN_FLIGHT = 3;
@@ -135,21 +136,23 @@ async function copyTable(
   let acked = t;
   for (;;) {
     if (o.signal.aborted) break;
-    let chunk = await readChunk(connection, table, after, limit);
-    if (chunk.rows.length === 0) break;
-    if (chunk.rows[0]!.length !== table.schema.columns.length) {
+    let encoder = new ChunkEncoder(o, table, low, topic, partitionCount);
+    let end = await streamChunk(connection, table, after, limit, (fields) => encoder.add(fields));
+    if (encoder.schemaChanged) {
       // The table was altered since its schema was read: read both again.
       table = await readChunkTable(connection, t.database, t.table);
-      chunk = await readChunk(connection, table, after, limit);
-      if (chunk.rows.length === 0) break;
+      encoder = new ChunkEncoder(o, table, low, topic, partitionCount);
+      end = await streamChunk(connection, table, after, limit, (fields) => encoder.add(fields));
+      if (encoder.schemaChanged) throw new SyncError('SOURCE_QUERY_FAILED', `${name} keeps changing its columns during its full-data sync`);
     }
-    const messages = initMessages(o, table, low, topic, partitionCount, chunk.rows);
-    after = chunk.lastKey;
-    read += chunk.rows.length;
+    if (end.count === 0) break;
+    after = end.lastKey;
+    read += end.count;
+    recordRowsRead(t.database, t.table, 'snapshot', end.count);
     const reached: SnapshotTableState = { ...t, lastKey: after, rows: read };
     // Sends are acknowledged in the order issued (KafkaSink keeps order), so `reached`
     // only ever moves forward.
-    const sent = sink.send(messages).then(() => {
+    const sent = sink.send(encoder.messages).then(() => {
       acked = reached;
       update(reached);
       progress.update(name, reached.rows);
@@ -157,7 +160,7 @@ async function copyTable(
     sent.catch(() => {}); // awaited below; this only keeps an early rejection from counting as unhandled
     inFlight.push(sent);
     if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
-    if (chunk.rows.length < limit) break;
+    if (end.count < limit) break;
   }
   await Promise.all(inFlight);
   if (o.signal.aborted) return;
@@ -169,20 +172,38 @@ function sourceInfo(o: FullSyncOptions, low: CheckpointPosition, seconds: number
   return { position: low, transactionStart: low, commitTimestamp: seconds, serverId: o.serverId, threadId: 0, gtid: low.gtid };
 }
 
-function initMessages(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number, rows: (Buffer | null)[][]): SinkMessage[] {
-  const now = Date.now();
-  const source = sourceInfo(o, low, Math.floor(now / 1000));
-  const timestamp = String(now);
-  const { schema } = table;
-  const out: SinkMessage[] = new Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRow(schema, rows[r]!)), source };
-    const key = messageKey(change);
-    const value = encodeEvent(change, { id: o.checkpoint.nextId(), sourceVersion: o.sourceVersion, readerTimestampMs: now });
-    const partition = partitionFor(o.config.partitionPolicy, partitionCount, { database: schema.database, table: schema.table, key });
-    out[r] = { topic, partition, key, value, timestamp };
+/** Turns a chunk's rows into INIT records as they arrive. */
+class ChunkEncoder {
+  readonly messages: SinkMessage[] = [];
+  schemaChanged = false;
+  private readonly o: FullSyncOptions;
+  private readonly table: ChunkTable;
+  private readonly topic: string;
+  private readonly partitionCount: number;
+  private readonly source: SourceInfo;
+  private readonly now = Date.now();
+  private readonly timestamp = String(this.now);
+
+  constructor(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number) {
+    this.o = o;
+    this.table = table;
+    this.topic = topic;
+    this.partitionCount = partitionCount;
+    this.source = sourceInfo(o, low, Math.floor(this.now / 1000));
   }
-  return out;
+
+  add(fields: (Buffer | null)[]): void {
+    const { schema } = this.table;
+    if (this.schemaChanged || fields.length !== schema.columns.length) {
+      this.schemaChanged = true;
+      return;
+    }
+    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRow(schema, fields)), source: this.source };
+    const key = messageKey(change);
+    const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: this.now });
+    const partition = partitionFor(this.o.config.partitionPolicy, this.partitionCount, { database: schema.database, table: schema.table, key });
+    this.messages.push({ topic: this.topic, partition, key, value, timestamp: this.timestamp });
+  }
 }
 
 function schemaMessage(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number, sql: string): SinkMessage {

@@ -5,6 +5,7 @@
  * silent in a log file.
  */
 import type { Logger } from '../logger.ts';
+import { recordSnapshotDone, recordSnapshotRows, recordSnapshotTable } from '../ops/metrics.ts';
 
 export type ProgressStyle = 'auto' | 'bar' | 'log' | 'off';
 
@@ -38,11 +39,14 @@ export class SnapshotProgress {
 
   begin(name: string, estimate: number, alreadyDone: number): void {
     this.tables.set(name, { name, estimate, done: alreadyDone, startedAt: Date.now(), startRows: alreadyDone, finished: false });
+    // The metrics (docs/operations.md) follow whatever style the terminal gets, 'off' included.
+    recordSnapshotTable(name, estimate, alreadyDone);
   }
 
   update(name: string, done: number): void {
     const t = this.tables.get(name);
     if (t) t.done = done;
+    recordSnapshotRows(name, done);
   }
 
   finish(name: string): void {
@@ -50,6 +54,7 @@ export class SnapshotProgress {
     if (!t) return;
     t.finished = true;
     t.estimate = t.done;
+    recordSnapshotDone(name, t.done);
     if (this.style === 'log') this.log.info(this.fields(t), `snapshot of ${name} done`);
     if (this.style === 'bar') this.draw();
   }

@@ -105,21 +105,64 @@ export async function estimateRows(conn: Connection, database: string, table: st
   return Number(rows[0]?.n ?? 0);
 }
 
-export interface Chunk {
-  /** each row's fields as the server's bytes, null for NULL */
-  readonly rows: (Buffer | null)[][];
+export interface ChunkEnd {
+  /** rows the chunk had */
+  readonly count: number;
   /** key of the last row; null when the chunk is empty */
   readonly lastKey: ChunkKey | null;
 }
 
-export async function readChunk(conn: Connection, t: ChunkTable, after: ChunkKey | null, limit: number): Promise<Chunk> {
+/** The driver's event-emitting query, under mysql2's promise wrapper. */
+interface StreamingQuery {
+  on(event: 'result', listener: (row: (Buffer | null)[]) => void): StreamingQuery;
+  on(event: 'error', listener: (err: Error) => void): StreamingQuery;
+  on(event: 'end', listener: () => void): StreamingQuery;
+}
+interface CoreConnection {
+  query(options: { sql: string; rowsAsArray: boolean; typeCast: boolean }): StreamingQuery;
+}
+
+/**
+ * Reads one chunk, handing each row to `onRow` as it arrives (its fields as the server's
+ * bytes, null for NULL), so that rows are encoded while the rest of the chunk is still
+ * on the wire and no chunk-sized array of rows is ever held.
+ */
+export function streamChunk(conn: Connection, t: ChunkTable, after: ChunkKey | null, limit: number, onRow: (fields: (Buffer | null)[]) => void): Promise<ChunkEnd> {
   const sql = chunkQuery(t, after, limit);
-  let rows: (Buffer | null)[][];
-  try {
-    [rows] = (await conn.query({ sql, rowsAsArray: true, typeCast: false })) as unknown as [(Buffer | null)[][]];
-  } catch (err) {
-    throw new SyncError('SOURCE_QUERY_FAILED', `reading a chunk of ${t.schema.database}.${t.schema.table} failed: ${(err as Error).message}`, { cause: err });
-  }
-  const last = rows[rows.length - 1];
-  return { rows, lastKey: last ? chunkKeyOf(t, last) : null };
+  const core = (conn as unknown as { connection: CoreConnection }).connection;
+  return new Promise((resolve, reject) => {
+    let count = 0;
+    let last: (Buffer | null)[] | null = null;
+    let failed: unknown = null;
+    core.query({ sql, rowsAsArray: true, typeCast: false })
+      .on('result', (row) => {
+        if (failed) return;
+        count++;
+        last = row;
+        try {
+          onRow(row);
+        } catch (err) {
+          failed = err;
+        }
+      })
+      .on('error', (err) => {
+        reject(new SyncError('SOURCE_QUERY_FAILED', `reading a chunk of ${t.schema.database}.${t.schema.table} failed: ${err.message}`, { cause: err }));
+      })
+      .on('end', () => {
+        if (failed) return reject(failed);
+        try {
+          resolve({ count, lastKey: last ? chunkKeyOf(t, last) : null });
+        } catch (err) {
+          reject(err);
+        }
+      });
+  });
+}
+
+/** One chunk's rows, collected (for tests and small reads). */
+export async function readChunk(conn: Connection, t: ChunkTable, after: ChunkKey | null, limit: number): Promise<{ rows: (Buffer | null)[][]; lastKey: ChunkKey | null }> {
+  const rows: (Buffer | null)[][] = [];
+  // The driver's packet buffer may be reused once the row is handed over: keep copies.
+  const end = await streamChunk(conn, t, after, limit, (fields) => rows.push(fields.map((f) => (f ? Buffer.from(f) : null))));
+  return { rows, lastKey: end.lastKey };
 }

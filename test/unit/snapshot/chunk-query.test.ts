@@ -76,3 +76,16 @@ test('geometry loses its SRID prefix; BIT becomes its bits', () => {
   assert.deepEqual(rawValue(column({ name: 'g', type: 'point' }), Buffer.from([0, 0, 0, 0, 1, 2])), Buffer.from([1, 2]));
   assert.equal(rawValue(column({ name: 'b', type: 'bit', length: 64 }), Buffer.from('8000000000000000', 'hex')), 1n << 63n);
 });
+
+test('integers and DATETIMEs read from the bytes agree with the slow path at the edges', () => {
+  const int = (text: string) => rawValue(column({ name: 'x', type: 'bigint' }), Buffer.from(text));
+  for (const text of ['0', '-1', '999999999999999', '-999999999999999', '1000000000000000', '9223372036854775807', '-9223372036854775808', '18446744073709551615']) {
+    assert.equal(int(text), BigInt(text), text);
+  }
+  assert.throws(() => int('12x'));
+  const dt = (text: string) => rawValue(column({ name: 'x', type: 'datetime' }), Buffer.from(text)) as { micros: number; second: number };
+  assert.equal(dt('2024-01-01 00:00:59.1').micros, 100000);
+  assert.equal(dt('2024-01-01 00:00:59.000001').micros, 1);
+  assert.equal(dt('2024-01-01 00:00:59.123456').micros, 123456);
+  assert.equal(dt('0000-00-00 00:00:00').second, 0);
+});
