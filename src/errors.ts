@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   PRECHECK_FAILED: { retriable: false },
   SCHEMA_NO_KEY: { retriable: false },
   CONSUMER_GROUP_CONFLICT: { retriable: false },
+  METRICS_PORT_UNAVAILABLE: { retriable: false },
+  SERVER_ID_IN_USE: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

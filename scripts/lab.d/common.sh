@@ -73,3 +73,16 @@ wait_until() {
 
 # shellcheck source=ports.env
 . "$ROOT/scripts/lab.d/ports.env"
+
+# A second lab beside the usual one (e.g. a test's own MariaDB): LAB_<NAME> overrides a port
+# of ports.env, with LAB_DIR set to a folder of its own, e.g.
+#   LAB_DIR=/tmp/lab2 LAB_MARIADB_PORT=23306 scripts/lab up --kafka none
+while IFS='=' read -r _name _; do
+  case $_name in
+    [A-Z]*_PORT)
+      _override=LAB_$_name
+      if [ -n "${!_override:-}" ]; then printf -v "$_name" '%s' "${!_override}"; fi
+      ;;
+  esac
+done <"$ROOT/scripts/lab.d/ports.env"
+unset _name _override

@@ -2,7 +2,8 @@
 # Sourced by scripts/lab after common.sh.
 #
 #   kafka_up 3.9      Kafka 3.9.x, KRaft, one node that is broker and controller
-#                     (client 127.0.0.1:$KAFKA39_PORT, controller 127.0.0.1:$KAFKA39_CONTROLLER_PORT)
+#                     (client 127.0.0.1:$KAFKA39_PORT, controller 127.0.0.1:$KAFKA39_CONTROLLER_PORT,
+#                     and two authenticated listeners, see "Kafka 3.9's SASL and TLS listeners" below)
 #   kafka_up 1.0      ZooKeeper 3.4.10 (127.0.0.1:$ZOOKEEPER10_PORT), then Kafka 1.0.2 (127.0.0.1:$KAFKA10_PORT)
 #   kafka_down 3.9|1.0
 #   kafka_status 3.9|1.0
@@ -42,6 +43,21 @@ KAFKA_JAVA=${KAFKA_JAVA:-/usr/lib/jvm/java-17-openjdk-amd64/bin/java}
 KAFKA_SCRIPTS_DIR=$ROOT/scripts/kafka
 # Fixed KRaft cluster id of the 3.9 lab: base64url of the 16 bytes "dts-binlog-kafka".
 KAFKA39_CLUSTER_ID=ZHRzLWJpbmxvZy1rYWZrYQ
+
+# Kafka 3.9's SASL and TLS listeners, for the authentication tests (the PLAINTEXT listener
+# on $KAFKA39_PORT stays as it is, and the broker talks to itself over it):
+#   SASL_PLAINTEXT 127.0.0.1:$KAFKA39_SASL_PORT  PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, one user
+#                  $KAFKA39_SASL_USER / $KAFKA39_SASL_PASSWORD for all three (PLAIN from the
+#                  listener's JAAS config; SCRAM credentials in the KRaft metadata, added by
+#                  `storage format --add-scram` on a fresh data dir, or by kafka-configs once
+#                  on a data dir formatted before; the marker file data/lab-scram-user says so)
+#   SSL            127.0.0.1:$KAFKA39_SSL_PORT   TLS, no client certificate; the broker's key and
+#                  certificate (SAN IP 127.0.0.1 and localhost), signed by a throwaway CA, are made
+#                  by keytool in $LAB_DIR/kafka-3.9/tls/ on the first start: clients trust ca.pem.
+# Throwaway secrets of a loopback lab, like the MariaDB users in mariadb.sh.
+KAFKA39_SASL_USER=lab_sasl
+KAFKA39_SASL_PASSWORD=lab_sasl_pw
+KAFKA39_TLS_PASSWORD=lab_tls_pw
 
 _kafka_check_version() {
   case ${1:-} in 3.9|1.0) ;; *) die "kafka: version must be 3.9 or 1.0 (got '${1:-}')" ;; esac
@@ -143,12 +159,21 @@ _kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA39_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA39_PORT,CONTROLLER://127.0.0.1:$KAFKA39_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA39_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA39_PORT,CONTROLLER://127.0.0.1:$KAFKA39_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA39_SASL_PORT,SSL://127.0.0.1:$KAFKA39_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA39_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA39_SASL_PORT,SSL://127.0.0.1:$KAFKA39_SSL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$base/data
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA39_SASL_USER="$KAFKA39_SASL_PASSWORD";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.ssl.ssl.keystore.type=PKCS12
+listener.name.ssl.ssl.keystore.location=$base/tls/broker.p12
+listener.name.ssl.ssl.keystore.password=$KAFKA39_TLS_PASSWORD
+listener.name.ssl.ssl.key.password=$KAFKA39_TLS_PASSWORD
+listener.name.ssl.ssl.client.auth=none
 EOF
         _kafka_common_properties
       } >"$conf/server.properties"
@@ -228,18 +253,69 @@ _kafka_port_free() {
   return 0
 }
 
+# The SSL listener's key store: a throwaway CA (ca.p12, its certificate in ca.pem for clients)
+# and the broker's key with a certificate the CA signed (broker.p12), all by keytool, which
+# every JDK has. Made once; kept across restarts so that clients' copies of ca.pem stay valid.
+_kafka39_tls() {
+  local dir=$LAB_DIR/kafka-3.9/tls pw=$KAFKA39_TLS_PASSWORD keytool
+  [ -f "$dir/broker.p12" ] && [ -f "$dir/ca.pem" ] && return 0
+  keytool=${KAFKA_JAVA%/java}/keytool
+  [ -x "$keytool" ] || keytool=$(command -v keytool) || die "kafka-3.9: keytool not found next to $KAFKA_JAVA; it makes the TLS listener's certificates"
+  log "kafka-3.9: making a throwaway CA and the broker's TLS certificate in ${dir#$ROOT/} (keytool)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (
+    set -e
+    cd "$dir.tmp"
+    kt() { "$keytool" -noprompt -storetype PKCS12 -storepass "$pw" "$@"; }
+    kt -genkeypair -keystore ca.p12 -alias ca -dname 'CN=dts-binlog-kafka lab CA' -keyalg RSA -keysize 2048 \
+      -validity 3650 -ext bc:c
+    kt -exportcert -keystore ca.p12 -alias ca -rfc -file ca.pem
+    kt -genkeypair -keystore broker.p12 -alias broker -dname 'CN=localhost' -keyalg RSA -keysize 2048 -validity 3650
+    kt -certreq -keystore broker.p12 -alias broker -file broker.csr
+    kt -gencert -keystore ca.p12 -alias ca -infile broker.csr -outfile broker.pem -rfc -validity 3650 \
+      -ext 'SAN=IP:127.0.0.1,DNS:localhost' -ext 'KU=digitalSignature,keyEncipherment' -ext 'EKU=serverAuth'
+    kt -importcert -keystore broker.p12 -alias ca -file ca.pem
+    kt -importcert -keystore broker.p12 -alias broker -file broker.pem
+  ) >"$LAB_DIR/kafka-3.9/keytool.log" 2>&1 || die "kafka-3.9: keytool failed; see ${LAB_DIR#$ROOT/}/kafka-3.9/keytool.log"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
+# The SCRAM credentials of the lab's SASL user, for a data dir formatted without them (by a
+# lab from before the SASL listener): added once through the running broker with kafka-configs.
+_kafka39_scram_user() {
+  local marker=$LAB_DIR/kafka-3.9/data/lab-scram-user
+  [ "$(cat "$marker" 2>/dev/null)" = "$KAFKA39_SASL_USER" ] && return 0
+  log "kafka-3.9: adding the SCRAM-SHA-256/512 credentials of $KAFKA39_SASL_USER (kafka-configs)"
+  local mechanism
+  # One mechanism per request: Kafka refuses two credentials of one user in one request.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    _kafka_java_cmd 3.9 kafka-3.9-configs 64m 256m kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA39_PORT" \
+      --alter --entity-type users --entity-name "$KAFKA39_SASL_USER" --add-config "$mechanism=[password=$KAFKA39_SASL_PASSWORD]"
+    if ! "${_kafka_cmd[@]}" >>"$LAB_DIR/logs/kafka-3.9.log" 2>&1 </dev/null; then
+      # The broker serves all the same; only the SCRAM tests will fail, naming this.
+      log "kafka-3.9: WARNING: adding the $mechanism credentials failed (see ${LAB_DIR#$ROOT/}/logs/kafka-3.9.log); SCRAM logins will fail"
+      return 0
+    fi
+  done
+  echo "$KAFKA39_SASL_USER" >"$marker"
+}
+
 _kafka_start_broker() { # VERSION
   local v=$1 name=kafka-$1 port conf=$LAB_DIR/kafka-$1/config
   port=$(_kafka_port_of "$name")
   if [ "$v" = 3.9 ]; then
-    _kafka_port_free "$name" "$KAFKA39_PORT" "$KAFKA39_CONTROLLER_PORT"
+    _kafka_port_free "$name" "$KAFKA39_PORT" "$KAFKA39_CONTROLLER_PORT" "$KAFKA39_SASL_PORT" "$KAFKA39_SSL_PORT"
+    _kafka39_tls
     if [ ! -f "$LAB_DIR/kafka-3.9/data/meta.properties" ]; then
       log "$name: formatting storage in ${LAB_DIR#$ROOT/}/kafka-3.9/data (cluster id $KAFKA39_CLUSTER_ID)"
       _kafka_java_cmd 3.9 kafka-3.9-format 64m 256m kafka.tools.StorageTool format \
-        -t "$KAFKA39_CLUSTER_ID" -c "$conf/server.properties" --ignore-formatted
+        -t "$KAFKA39_CLUSTER_ID" -c "$conf/server.properties" --ignore-formatted \
+        --add-scram "SCRAM-SHA-256=[name=$KAFKA39_SASL_USER,password=$KAFKA39_SASL_PASSWORD]" \
+        --add-scram "SCRAM-SHA-512=[name=$KAFKA39_SASL_USER,password=$KAFKA39_SASL_PASSWORD]"
       mkdir -p "$LAB_DIR/logs"
       "${_kafka_cmd[@]}" >>"$LAB_DIR/logs/$name.log" 2>&1 </dev/null \
         || die "$name: formatting storage failed; see .lab/logs/$name.log"
+      echo "$KAFKA39_SASL_USER" >"$LAB_DIR/kafka-3.9/data/lab-scram-user"
     fi
   else
     _kafka_port_free "$name" "$KAFKA10_PORT"
@@ -252,6 +328,10 @@ _kafka_start_broker() { # VERSION
   start_component "$name" "${_kafka_cmd[@]}"
   wait_until 60 "$name" port_open "$port"
   wait_until 60 "$name" _kafka_ready "$port"
+  if [ "$v" = 3.9 ]; then
+    _kafka39_scram_user
+    log "$name: SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256/512, user $KAFKA39_SASL_USER) on 127.0.0.1:$KAFKA39_SASL_PORT, SSL on 127.0.0.1:$KAFKA39_SSL_PORT (CA ${LAB_DIR#$ROOT/}/kafka-3.9/tls/ca.pem)"
+  fi
   log "$name: ready on 127.0.0.1:$port (Kafka $(_kafka_full_version "$v")$([ "$v" = 3.9 ] && echo ", KRaft"))"
 }
 
@@ -263,6 +343,9 @@ kafka_up() {
   if pid=$(pid_of "$broker"); then
     log "$broker: already running (pid $pid, 127.0.0.1:$port)"
     wait_until 60 "$broker" _kafka_ready "$port"
+    if [ "$v" = 3.9 ] && ! port_open "$KAFKA39_SASL_PORT"; then
+      log "$broker: it was started without the SASL and TLS listeners (127.0.0.1:$KAFKA39_SASL_PORT, :$KAFKA39_SSL_PORT) the auth tests need; restart it: scripts/lab down --kafka 3.9 && scripts/lab up --kafka 3.9"
+    fi
     return 0
   fi
   _kafka_preflight
@@ -320,7 +403,7 @@ kafka_status() {
   for name in $(_kafka_components "$v"); do
     port=$(_kafka_port_of "$name")
     case $name in
-      kafka-3.9) what="Kafka $(_kafka_full_version 3.9) KRaft, controller 127.0.0.1:$KAFKA39_CONTROLLER_PORT" ;;
+      kafka-3.9) what="Kafka $(_kafka_full_version 3.9) KRaft, controller 127.0.0.1:$KAFKA39_CONTROLLER_PORT, SASL 127.0.0.1:$KAFKA39_SASL_PORT, SSL 127.0.0.1:$KAFKA39_SSL_PORT" ;;
       kafka-1.0) what="Kafka $(_kafka_full_version 1.0), ZooKeeper 127.0.0.1:$ZOOKEEPER10_PORT" ;;
       zookeeper-1.0) what="ZooKeeper for kafka-1.0" ;;
     esac

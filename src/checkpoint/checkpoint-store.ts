@@ -42,6 +42,8 @@ export interface SnapshotTableState {
   /** rows acknowledged so far */
   readonly rows: number;
   readonly done: boolean;
+  /** copied while the stream flows (a table added later; DBLog watermarks), not before it */
+  readonly streamed?: boolean;
 }
 
 /** The initial full-data sync: where the binlog stream starts after it, and each table's progress. */

@@ -71,6 +71,11 @@ const sourceSchema = z
       .default(54001)
       .describe("Server id this binlog client announces to the source; must differ from the source's own server_id and every replica's."),
     connectTimeoutMs: int(1, MAX_MS).default(10000).describe('Connection timeout in milliseconds.'),
+    heartbeatMs: int(100, 3600000)
+      .default(5000)
+      .describe(
+        'Heartbeat period asked of the source for the binlog connection; a binlog connection that delivers nothing (no event, no heartbeat) for 3 periods is taken as dead and reconnected.',
+      ),
     tls: tlsSchema('source').prefault(TLS_OFF).describe('TLS to the source (off by default).'),
   })
   .describe('The MySQL/MariaDB server whose binlog is read.');
@@ -130,6 +135,15 @@ const kafkaSchema = z
     maxRecordBytes: int(1, 2147483647)
       .default(10485760)
       .describe('Largest record value in bytes; a record above it is reported, not dropped (DTS caps records at 10 MB).'),
+    oversizedRecord: z
+      .enum(['stop', 'skip'])
+      .default('stop')
+      .describe(
+        "A row whose record is above maxRecordBytes or the topic's max.message.bytes: stop (the sync stops with RECORD_TOO_LARGE naming the table, key and size) or skip (the row is left out, logged and counted).",
+      ),
+    requestTimeoutMs: int(1000, MAX_MS)
+      .default(30000)
+      .describe('How long a broker may take to answer a request; after it, the connection is taken as dead, closed and opened again.'),
   })
   .describe('The Kafka cluster records are produced to.');
 
@@ -284,10 +298,16 @@ export const configSchema = z
       .describe('Logging.'),
     metrics: z
       .strictObject({
-        port: int(0, 65535).default(0).describe('Port of the metrics HTTP endpoint; 0 turns it off.'),
+        port: int(0, 65535)
+          .default(0)
+          .describe('Port of the HTTP endpoint serving /metrics (Prometheus), /healthz and /readyz; 0 (the default) turns it off.'),
+        host: nonEmpty().default('0.0.0.0').describe('Address the endpoint listens on; 0.0.0.0 is every IPv4 interface, 127.0.0.1 this host only.'),
+        stallSeconds: int(1, 86400)
+          .default(60)
+          .describe('/readyz answers 503 when records sent to Kafka have waited this long with no acknowledgement.'),
       })
       .prefault({})
-      .describe('Metrics.'),
+      .describe('Metrics and health endpoints (docs/operations.md).'),
   })
   .superRefine(crossCheck, { when: () => true })
   .transform((config) => ({ ...config, topics: { ...config.topics, mapping: canonicalMapping(config.topics.mapping) } }));

@@ -17,7 +17,7 @@ interface Located extends ConfigProblem {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The 1-based line of the option at `path`, or of its closest ancestor that is in the file. */
-function lineOf(doc: Document, lines: LineCounter, optionPath: OptionPath): number | undefined {
+export function lineOf(doc: Document, lines: LineCounter, optionPath: OptionPath): number | undefined {
   let node: unknown = doc.contents;
   let offset: number | undefined;
   for (const key of optionPath) {

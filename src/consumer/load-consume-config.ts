@@ -6,11 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { substituteEnv, type OptionPath } from '../config/env-substitution.ts';
 import { configErrorMap, formatPath, unknownKeyProblems, type ConfigProblem } from '../config/issue-messages.ts';
 import { SyncError } from '../errors.ts';
+import { lineOf } from '../config/load-config.ts';
 import { consumeConfigSchema, type ConsumeConfig } from './consume-config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -54,27 +55,6 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 interface Located extends ConfigProblem {
   /** `line 3` or `--topic` */
   readonly where?: string;
-}
-
-function lineOf(doc: Document, lines: LineCounter, optionPath: OptionPath): number | undefined {
-  let node: unknown = doc.contents;
-  let offset: number | undefined;
-  for (const key of optionPath) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(key));
-      if (!pair) break;
-      offset = (isScalar(pair.key) ? pair.key.range?.[0] : undefined) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof key === 'number') {
-      const item: unknown = node.items[key];
-      if (!item) break;
-      offset = (item as { range?: [number, number, number] }).range?.[0] ?? offset;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
 function problemsOf(error: z.ZodError): ConfigProblem[] {

@@ -8,15 +8,21 @@ import fs from 'node:fs';
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { emptyCheckpoint, lockCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { SnapshotState } from '../checkpoint/checkpoint-store.ts';
+import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
+import { loadConfig } from '../config/index.ts';
+import { restartNeeded, sameConfig, watchConfigFile } from './config-reload.ts';
 import { kafkaAcks, redactConfig, topicFor, type SyncConfig } from '../config/index.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
 import { KafkaSink } from '../sink/kafka-sink.ts';
 import { binlogEnd, connectSource, serverVersion } from '../source/source-inspector.ts';
+import { ServerIdLock } from '../source/server-id-lock.ts';
+import { binlogPositionAt } from '../source/binlog-seek.ts';
 import { assertPrecheck } from '../precheck/precheck.ts';
 import { planSnapshot, runFullSync } from '../snapshot/full-sync.ts';
+import { recordCheckpoint, recordError, recordReconnect, setSourceConnected, sinkObserver } from '../ops/metrics.ts';
+import { watchBinlogLag } from './binlog-lag.ts';
 import { selectedTables } from './selected-tables.ts';
 import { sourceConnection, SyncSession } from './sync-session.ts';
 
@@ -26,23 +32,39 @@ export interface RunSyncOptions {
   readonly signal: AbortSignal;
   /** start here instead of the checkpoint or the binlog's end (a transaction boundary) */
   readonly startPosition?: BinlogPosition;
+  /** start at the first transaction committed at or after this UNIX time (seconds), found in the binlog */
+  readonly startTimestamp?: number;
+  /** the config's file: watched (and re-read on SIGHUP) for live changes */
+  readonly configFile?: string;
 }
 
 export async function runSync(o: RunSyncOptions): Promise<void> {
-  const { config, logger: log, signal } = o;
+  const { logger: log, signal } = o;
+  // The config in force: live edits replace it (config-reload.ts); a new session after a fault starts with it.
+  let config = o.config;
+  let session: SyncSession | null = null;
+  const stopWatching = o.configFile ? watchConfigFile(o.configFile, (why) => {
+    void reloadConfig(o.configFile!, why, config, log, session).then((next) => { if (next) config = next; });
+  }) : () => {};
   log.info({ config: redactConfig(config) }, 'configuration');
   const release = lockCheckpoint(config.checkpoint.file);
+  // One synchronizer per source.serverId on the source (server-id-lock.ts), taken before each session.
+  const serverIdLock = new ServerIdLock(sourceConnection(config), config.source.serverId, log);
   try {
     const initial = readCheckpoint(config.checkpoint.file) ?? emptyCheckpoint();
     const checkpoint = new CheckpointWriter({
       file: config.checkpoint.file,
       intervalMs: config.checkpoint.intervalMs,
       initial,
-      onWrite: (position) => log.debug({ position }, 'checkpoint written'),
+      onWrite: (position) => {
+        log.debug({ position }, 'checkpoint written');
+        if (checkpoint.position) recordCheckpoint(checkpoint.position);
+      },
     });
     if (o.startPosition) checkpoint.reset({ ...o.startPosition, gtid: null });
     let attempt = 0;
     let prechecked = false;
+    let timestampResolved = false;
     while (!signal.aborted) {
       const began = Date.now();
       try {
@@ -51,11 +73,21 @@ export async function runSync(o: RunSyncOptions): Promise<void> {
           await assertPrecheck(config, log.child({ phase: 'precheck' }));
           prechecked = true;
         }
-        await runOnce(config, log, signal, checkpoint, o.startPosition !== undefined);
+        await serverIdLock.acquire();
+        if (o.startTimestamp !== undefined && !timestampResolved) {
+          const at = await binlogPositionAt(sourceConnection(config), config.source.serverId, o.startTimestamp);
+          checkpoint.reset({ ...at.position, gtid: null });
+          timestampResolved = true;
+          log.info({ startTimestamp: o.startTimestamp, position: formatBinlogPosition(at.position), commitTimestamp: at.commitTimestamp },
+            'starting at the first transaction committed at or after --start-timestamp');
+        }
+        await runOnce(config, log, signal, checkpoint, o.startPosition !== undefined || o.startTimestamp !== undefined, (s) => { session = s; });
         return;
       } catch (err) {
         const e = err instanceof SyncError ? err : new SyncError('SOURCE_UNREACHABLE', (err as Error)?.message ?? String(err), { cause: err });
+        recordError(e.code);
         if (!e.retriable || signal.aborted) throw e;
+        recordReconnect();
         if (Date.now() - began > 60_000) attempt = 0;
         const delay = Math.min(30_000, 500 * 2 ** attempt++) * (0.8 + Math.random() * 0.4);
         log.warn({ code: e.code, err: e.message, retryInMs: Math.round(delay), position: checkpoint.position && formatBinlogPosition(checkpoint.position) },
@@ -64,11 +96,41 @@ export async function runSync(o: RunSyncOptions): Promise<void> {
       }
     }
   } finally {
+    stopWatching();
+    await serverIdLock.release();
     release();
   }
 }
 
-async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, checkpoint: CheckpointWriter, explicitStart: boolean): Promise<void> {
+/** Validates an edited config; returns it when it may apply (and hands it to the running session), else null. */
+async function reloadConfig(file: string, why: string, running: SyncConfig, log: Logger, session: SyncSession | null): Promise<SyncConfig | null> {
+  let next: SyncConfig;
+  try {
+    next = loadConfig(file);
+  } catch (err) {
+    log.error({ code: (err as SyncError).code, err: (err as Error).message, why },
+      'the edited config is invalid and was not applied; the synchronizer keeps running on the previous one');
+    return null;
+  }
+  if (sameConfig(running, next)) return null;
+  const fixed = restartNeeded(running, next);
+  if (fixed.length > 0) {
+    log.error({ options: fixed, why },
+      `the edited config changes ${fixed.join(', ')}, which cannot change while running: restart the synchronizer to apply it; it keeps running on the previous config`);
+    return null;
+  }
+  log.info({ why, config: redactConfig(next) }, 'applying the edited config at the next transaction boundary');
+  try {
+    await session?.reconfigure(next);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'the edited config could not be applied; the synchronizer keeps running on the previous one');
+    return null;
+  }
+  return next;
+}
+
+async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, checkpoint: CheckpointWriter, explicitStart: boolean,
+  onSession: (s: SyncSession | null) => void): Promise<void> {
   const source = await connectSource(sourceConnection(config));
   let snapshotConnection: Connection | null = null;
   const sink = new KafkaSink({
@@ -77,12 +139,15 @@ async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, che
     acks: kafkaAcks(config),
     compression: config.kafka.compression,
     maxRecordBytes: config.kafka.maxRecordBytes,
+    requestTimeoutMs: config.kafka.requestTimeoutMs,
     logger: log.child({ component: 'kafka' }),
+    observer: sinkObserver,
     ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
     ...(config.kafka.tls.enabled ? { tls: readTls(config.kafka.tls) } : {}),
   });
   try {
     const version = await serverVersion(source);
+    setSourceConnected(true);
     await sink.connect();
     if (config.mode !== 'incremental' && !explicitStart) {
       // A checkpoint with a binlog position and no snapshot in progress means an earlier
@@ -121,17 +186,23 @@ async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, che
     const session = new SyncSession({
       config, logger: log, source, sourceVersion: version, sink, checkpoint, start: { binlog: checkpoint.position },
       snapshotWatermarks: snapshotWatermarks(checkpoint.snapshot),
+      streamedSnapshots: config.mode === 'initial' ? streamedSnapshots(checkpoint.snapshot, await selectedTables(source, config)) : [],
     });
+    onSession(session);
     const progress = setInterval(() => {
-      log.info({ records: session.records, checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position) }, 'progress');
+      log.info({ records: session.records, oversizedSkipped: session.oversizedSkipped, checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position) }, 'progress');
     }, 10_000);
+    const stopLagWatch = watchBinlogLag(source, () => session.lastEventPosition ?? checkpoint.position);
     try {
       await session.run(signal);
     } finally {
       clearInterval(progress);
-      log.info({ records: session.records, checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position) }, 'sync session ended');
+      stopLagWatch();
+      onSession(null);
+      log.info({ records: session.records, oversizedSkipped: session.oversizedSkipped, checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position) }, 'sync session ended');
     }
   } finally {
+    setSourceConnected(false);
     await sink.disconnect().catch(() => {});
     await source.end().catch(() => {});
     await snapshotConnection?.end().catch(() => {});
@@ -151,7 +222,23 @@ async function sourceServerId(conn: Connection): Promise<number> {
 function snapshotWatermarks(snapshot: SnapshotState | null): Map<string, BinlogPosition> | undefined {
   if (!snapshot?.done) return undefined;
   const out = new Map<string, BinlogPosition>();
-  for (const t of snapshot.tables) if (t.lowWatermark) out.set(`${t.database}\0${t.table}`, t.lowWatermark);
+  for (const t of snapshot.tables) if (t.lowWatermark && !t.streamed) out.set(`${t.database}\0${t.table}`, t.lowWatermark);
+  return out;
+}
+
+/**
+ * Tables to copy while streaming: those whose streamed copy is unfinished, and selected
+ * tables the finished initial sync never copied (added to the config while stopped).
+ */
+function streamedSnapshots(snapshot: SnapshotState | null, tables: readonly (readonly [string, string])[]) {
+  if (!snapshot?.done) return [];
+  const known = new Map(snapshot.tables.map((t) => [`${t.database}\0${t.table}`, t]));
+  const out: { database: string; table: string; state: SnapshotTableState | null }[] = [];
+  for (const [database, table] of tables) {
+    const t = known.get(`${database}\0${table}`);
+    if (!t) out.push({ database, table, state: null });
+    else if (t.streamed && !t.done) out.push({ database, table, state: t });
+  }
   return out;
 }
 

@@ -24,10 +24,15 @@ import { normalizeRow } from '../source/row-normalizer.ts';
 import { readTableSchema } from '../source/schema-reader.ts';
 import { resolveTableSchema, type TableMapInfo } from '../source/table-schema-resolver.ts';
 import type { RawValue } from '../source/zongji-exact-rows.ts';
+import type { SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { ddlTarget } from './ddl-target.ts';
+import { StreamSnapshots } from './stream-snapshots.ts';
 import { selectedTables } from './selected-tables.ts';
 import { InFlight } from './in-flight.ts';
 import { messageKey } from './message-key.ts';
+import { OversizedRecords } from './oversized-record.ts';
+import { readTlsFiles } from '../config/tls-files.ts';
+import { observeQueue, recordBinlogEvent, recordRowsRead } from '../ops/metrics.ts';
 
 const MAX_IN_FLIGHT = 4;
 const MAX_BATCH_RECORDS = 5_000;
@@ -46,34 +51,65 @@ export interface SyncSessionOptions {
    * it are already in the snapshot's rows and are dropped (snapshot/full-sync.ts).
    */
   readonly snapshotWatermarks?: ReadonlyMap<string, BinlogPosition>;
+  /** tables whose full-data sync runs while streaming (added after the initial sync), with their progress */
+  readonly streamedSnapshots?: readonly { database: string; table: string; state: SnapshotTableState | null }[];
 }
 
 interface PendingBatch {
   messages: SinkMessage[];
   bytes: number;
   boundary: { position: BinlogPosition; gtid: string | null } | null;
+  /** run once the batch is acknowledged (a streamed snapshot's chunk progress) */
+  onAcked: (() => void)[];
 }
 
 export class SyncSession {
-  private readonly o: SyncSessionOptions;
+  private o: SyncSessionOptions;
   private readonly log: Logger;
   private reader: BinlogReader | null = null;
   private readonly current = new Map<string, TableSchema | null>();
   private readonly resolved = new WeakMap<TableMapInfo, TableSchema>();
   private partitions = new Map<string, number>();
   private inFlight: InFlight;
-  private batch: PendingBatch = { messages: [], bytes: 0, boundary: null };
+  private batch: PendingBatch = { messages: [], bytes: 0, boundary: null, onAcked: [] };
+  /** the last transaction boundary handed on; null inside a transaction */
+  private boundaryAt: BinlogPosition | null = null;
+  /** config changes waiting for the next transaction boundary */
+  private readonly atNextBoundary: (() => void)[] = [];
+  private readonly streamSnapshots: StreamSnapshots;
   private paused = false;
+  /** records of the pending batch up to its boundary (the last commit read) */
+  private atBoundary = 0;
   private failed: SyncError | null = null;
   private settle: ((e: SyncError | null) => void) | null = null;
   private readonly started = Date.now();
   records = 0;
+  private readonly oversized: OversizedRecords;
   lastEventPosition: BinlogPosition | null = null;
 
   constructor(o: SyncSessionOptions) {
     this.o = o;
     this.log = o.logger;
+    this.oversized = new OversizedRecords(() => this.o.config, o.sink, o.logger, 'in this session');
     this.inFlight = new InFlight(o.start.binlog ? { position: o.start.binlog, gtid: o.start.binlog.gtid } : null);
+    this.boundaryAt = o.start.binlog;
+    this.streamSnapshots = new StreamSnapshots({
+      config: () => this.o.config,
+      logger: o.logger,
+      checkpoint: o.checkpoint,
+      sink: o.sink,
+      sourceVersion: o.sourceVersion,
+      boundary: () => this.boundaryAt,
+      emit: (messages, onAcked) => {
+        for (const m of messages) this.push(m);
+        this.batch.onAcked.push(onAcked);
+        // Emitted at a boundary: they belong before it, and go out now even when the source is idle.
+        this.atBoundary = this.batch.messages.length;
+        if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
+      },
+      partitions: (topic) => this.partitions.get(topic) ?? 1,
+      fail: (e) => this.fail(e),
+    });
   }
 
   /** Runs until `signal` aborts (resolves after a clean drain) or an error (rejects). */
@@ -96,26 +132,82 @@ export class SyncSession {
     this.reader = new BinlogReader({
       connection: sourceConnection(config),
       serverId: config.source.serverId,
+      heartbeatMs: config.source.heartbeatMs,
       startAt: start,
       include: this.includeMap(tables),
       onEvent: (e) => this.onEvent(e),
       onError: (e) => this.fail(e),
     });
     await this.reader.start();
+    for (const t of this.o.streamedSnapshots ?? []) void this.streamSnapshots.start(t.database, t.table, t.state);
+    const unobserve = observeQueue(() => ({
+      batchesInFlight: this.inFlight.batches, maxBatchesInFlight: MAX_IN_FLIGHT, bytesInFlight: this.inFlight.bytes,
+      pendingRecords: this.batch.messages.length, paused: this.paused,
+    }));
     const onAbort = () => this.settle?.(null);
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
     const error = await done;
     signal.removeEventListener('abort', onAbort);
     await this.drain();
+    unobserve();
     if (error) throw error;
+  }
+
+  /**
+   * Applies an edited config at the next transaction boundary: tables added start
+   * streaming there (and, in mode initial, are copied while the stream flows), tables
+   * removed stop there, topic and DDL changes apply from there. Resolves once applied.
+   */
+  async reconfigure(next: SyncConfig): Promise<void> {
+    const k = ([d, t]: readonly [string, string]) => key(d, t);
+    const before = await selectedTables(this.o.source, this.o.config);
+    const after = await selectedTables(this.o.source, next);
+    const had = new Set(before.map(k));
+    const has = new Set(after.map(k));
+    const added = after.filter((t) => !had.has(k(t)));
+    const removed = before.filter((t) => !has.has(k(t)));
+    const schemas = new Map<string, TableSchema>();
+    for (const t of added) schemas.set(k(t), await readTableSchema(this.o.source, t[0], t[1]));
+    const topics = [...new Set([...(next.ddl.emit ? [next.topics.default] : []), ...after.map(([d, t]) => topicFor(next, d, t))])];
+    const partitions = await this.o.sink.ensureTopics(topics, {
+      create: next.kafka.createTopics, partitions: next.kafka.topicPartitions, replicationFactor: next.kafka.topicReplicationFactor,
+    });
+    await new Promise<void>((resolve) => {
+      const apply = () => {
+        this.o = { ...this.o, config: next };
+        for (const [topic, n] of partitions) this.partitions.set(topic, n);
+        for (const [name, schema] of schemas) this.current.set(name, schema);
+        for (const t of removed) {
+          this.current.delete(k(t));
+          if (this.streamSnapshots.has(t[0], t[1])) this.streamSnapshots.forget(t[0], t[1]);
+        }
+        this.reader?.setInclude(this.includeMap(after));
+        this.log.info({
+          position: this.boundaryAt && formatBinlogPosition(this.boundaryAt),
+          added: added.map(([d, t]) => `${d}.${t}`), removed: removed.map(([d, t]) => `${d}.${t}`), topics, ddl: next.ddl.emit,
+        }, 'config change applied at this transaction boundary');
+        if (next.mode === 'initial') for (const [d, t] of added) void this.streamSnapshots.start(d, t, null);
+        resolve();
+      };
+      if (this.boundaryAt) apply();
+      else this.atNextBoundary.push(apply);
+    });
   }
 
   /** Stops reading, flushes and waits (bounded) for what is in flight, then checkpoints. */
   private async drain(): Promise<void> {
     this.reader?.stop();
     this.reader = null;
+    this.streamSnapshots.stop();
     if (!this.failed) {
+      // Records after the last commit read belong to a transaction not read whole; the
+      // checkpoint stays before it and a restart reads it again, so sending them now would
+      // only repeat them.
+      // A streamed snapshot's chunk emitted after the last commit is among them: its
+      // progress is not recorded, and a restart reads it again.
+      if (this.batch.messages.length > this.atBoundary) this.batch.onAcked = [];
+      this.batch.messages.length = this.atBoundary;
       this.flush(true);
       const deadline = Date.now() + 30_000;
       while (this.inFlight.batches > 0 && Date.now() < deadline && !this.failed) await sleep(20);
@@ -144,10 +236,15 @@ export class SyncSession {
     if (this.failed) return;
     try {
       this.lastEventPosition = e.position;
-      if (e.kind === 'rows') this.onRows(e);
-      else if (e.kind === 'ddl') this.onDdl(e);
+      recordBinlogEvent(e.transaction.commitTimestamp);
+      if (e.kind === 'rows') { this.boundaryAt = null; this.onRows(e); }
+      else if (e.kind === 'ddl') { this.boundaryAt = null; this.onDdl(e); }
       else {
         this.batch.boundary = { position: e.position, gtid: e.transaction.gtid };
+        this.boundaryAt = e.position;
+        for (const apply of this.atNextBoundary.splice(0)) apply();
+        this.streamSnapshots.atBoundary();
+        this.atBoundary = this.batch.messages.length;
         if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
       }
     } catch (err) {
@@ -169,6 +266,7 @@ export class SyncSession {
     if (!matchesObject(config.objects, e.database, e.table)) return;
     const watermark = this.o.snapshotWatermarks?.get(key(e.database, e.table));
     if (watermark && compareBinlogPositions(e.position, watermark) <= 0) return;
+    recordRowsRead(e.database, e.table, 'binlog', e.rows.length);
     const schema = this.schemaFor(e);
     const topic = topicFor(config, e.database, e.table);
     const partitionCount = this.partitions.get(topic) ?? 1;
@@ -182,6 +280,7 @@ export class SyncSession {
     };
     const timestamp = String(e.transaction.commitTimestamp * 1000);
     const readerTimestampMs = Date.now();
+    const underCopy = this.streamSnapshots.has(e.database, e.table);
     for (const r of e.rows) {
       const pair = e.operation === 'UPDATE' ? (r as { before: RawValue[]; after: RawValue[] }) : null;
       const image = r as RawValue[];
@@ -195,6 +294,8 @@ export class SyncSession {
       };
       const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs });
       const k = messageKey(change);
+      if (underCopy) this.streamSnapshots.observe(e.database, e.table, change);
+      if (!this.fits(topic, k, value, `${e.operation} of ${e.database}.${e.table}`, e.position)) continue;
       const partition = partitionFor(config.partitionPolicy, partitionCount, { database: e.database, table: e.table, key: k });
       this.push({ topic, partition, key: k, value, timestamp });
     }
@@ -229,6 +330,7 @@ export class SyncSession {
       },
     };
     const value = encodeEvent(event, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: Date.now() });
+    if (!this.fits(topic, null, value, `DDL of ${target.database}`, e.position)) return;
     const partition = partitionFor(config.partitionPolicy, this.partitions.get(topic) ?? 1, { database: target.database, table, key: null });
     this.push({ topic, partition, key: null, value, timestamp: String(e.transaction.commitTimestamp * 1000) });
   }
@@ -247,6 +349,11 @@ export class SyncSession {
     })).then(() => { if (!this.paused) this.reader?.resume(); }, (err) => this.fail(asSyncError(err)));
   }
 
+  /** Whether a record can go to Kafka (kafka.oversizedRecord, oversized-record.ts); throws RECORD_TOO_LARGE for stop. */
+  private fits(topic: string, key: Buffer | null, value: Buffer, what: string, position: BinlogPosition): boolean {
+    return this.oversized.admit(topic, key, value, what, formatBinlogPosition(position));
+  }
+
   private push(m: SinkMessage): void {
     this.batch.messages.push(m);
     this.batch.bytes += m.value.length + (m.key?.length ?? 0);
@@ -261,13 +368,15 @@ export class SyncSession {
     const b = this.batch;
     if (b.messages.length === 0 && !b.boundary) return;
     if (!force && this.inFlight.batches >= MAX_IN_FLIGHT) return;
-    this.batch = { messages: [], bytes: 0, boundary: null };
+    this.batch = { messages: [], bytes: 0, boundary: null, onAcked: [] };
+    this.atBoundary = 0;
     const seq = this.inFlight.add(b.boundary, b.bytes);
     if (b.messages.length === 0) {
       this.acked(seq);
+      for (const f of b.onAcked) f();
       return;
     }
-    this.o.sink.send(b.messages).then(() => this.acked(seq), (err) => this.fail(asSyncError(err)));
+    this.o.sink.send(b.messages).then(() => { this.acked(seq); for (const f of b.onAcked) f(); }, (err) => this.fail(asSyncError(err)));
     if (this.inFlight.batches >= MAX_IN_FLIGHT) this.pause();
   }
 
@@ -286,6 +395,11 @@ export class SyncSession {
     if (this.paused) return;
     this.paused = true;
     this.reader?.pause();
+  }
+
+  /** rows left out as too large for Kafka (kafka.oversizedRecord: skip) */
+  get oversizedSkipped(): number {
+    return this.oversized.skipped;
   }
 
   get uptimeMs(): number {
@@ -312,5 +426,9 @@ export function sourceConnection(config: SyncConfig) {
     user: config.source.user,
     password: config.source.password,
     connectTimeoutMs: config.source.connectTimeoutMs,
+    // mysql2 checks the host name against the certificate only when asked (verifyIdentity).
+    ...(config.source.tls.enabled
+      ? { ssl: { ...readTlsFiles(config.source.tls, 'source.tls'), verifyIdentity: config.source.tls.rejectUnauthorized } }
+      : {}),
   };
 }

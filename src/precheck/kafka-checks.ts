@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import kafkajs from 'kafkajs';
 import type { Admin, KafkaConfig, SASLOptions } from 'kafkajs';
 import { checkObjectPattern, topicFor, type SyncConfig } from '../config/index.ts';
+import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import { errorChain, redact } from '../sink/kafka-errors.ts';
 import { kafkajsLogCreator } from '../sink/kafkajs-log.ts';
 import { probeApiVersions, type ProbeResult } from './kafka-api-versions.ts';
@@ -112,6 +113,8 @@ function connectionFailure(e: unknown, config: SyncConfig, secret: string | unde
     return fail('kafka_connection', `${bootstrap} refused SASL ${sasl?.mechanism.toUpperCase() ?? ''} authentication as ${sasl?.username ?? '(none)'}: ${cause}`,
       'check kafka.sasl.username, kafka.sasl.password and kafka.sasl.mechanism');
   }
+  const tls = tlsFailure(e);
+  if (tls) return fail('kafka_connection', `TLS to Kafka at ${bootstrap} failed (${tls.code}): ${cause}`, tlsFix(tls, 'kafka.tls'));
   return fail('kafka_connection', `cannot reach Kafka at ${bootstrap}: ${cause}`,
     'check kafka.brokers, that the brokers run and that this host reaches them, and kafka.tls / kafka.sasl if their listener needs TLS or SASL', true);
 }

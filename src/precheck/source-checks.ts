@@ -9,7 +9,9 @@ import { formatObjectPattern, type SyncConfig } from '../config/index.ts';
 import { isSyncError } from '../errors.ts';
 import { rowKey, type TableSchema } from '../model/table-schema.ts';
 import { readTableSchema } from '../source/schema-reader.ts';
+import { serverIdLockHolder } from '../source/server-id-lock.ts';
 import { connectSource, tablesOf } from '../source/source-inspector.ts';
+import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import { BINLOG_VARIABLES, checkBinlogSettings } from './binlog-settings.ts';
 import { parseGrants } from './grants.ts';
 import { checkPrivileges, PRIVILEGES_CHECK } from './privileges.ts';
@@ -50,6 +52,8 @@ function sourceTls(config: SyncConfig): Record<string, unknown> | undefined {
     ...(t.cert ? { cert: fs.readFileSync(t.cert) } : {}),
     ...(t.key ? { key: fs.readFileSync(t.key) } : {}),
     rejectUnauthorized: t.rejectUnauthorized,
+    // As the synchronizer connects (sync-session.ts): mysql2 checks the host name only when asked.
+    verifyIdentity: t.rejectUnauthorized,
   };
 }
 
@@ -81,8 +85,11 @@ export async function checkSource(config: SyncConfig, log: PrecheckLogger): Prom
     const check = denied
       ? fail('source_connection', `${where} refused user ${user}: ${redactSecret(cause?.message ?? 'access denied', password)}`,
           `check source.user and source.password (best given as \${SOURCE_PASSWORD}), and that ${user} may connect from this host`)
-      : fail('source_connection', `cannot connect to ${where}: ${redactSecret(cause?.message ?? String(e), password)}`,
-          'check source.host and source.port, that the server runs and that this host reaches it (firewall, bind-address)', true);
+      : tlsFailure(cause)
+        ? fail('source_connection', `TLS to ${where} failed (${tlsFailure(cause)!.code}): ${redactSecret(cause?.message ?? String(e), password)}`,
+            tlsFix(tlsFailure(cause)!, 'source.tls'))
+        : fail('source_connection', `cannot connect to ${where}: ${redactSecret(cause?.message ?? String(e), password)}`,
+            'check source.host and source.port, that the server runs and that this host reaches it (firewall, bind-address)', true);
     return { checks: [check, ...skipRest(1, 'no connection to the source')], tables: null };
   }
   try {
@@ -111,7 +118,7 @@ async function checkConnected(conn: Connection, config: SyncConfig, log: Prechec
   log.debug({ version: server.text, account }, 'precheck: connected to the source');
   checks.push(pass('source_connection', `${describeServer(server)} (${server.text}) at ${host}:${port} as ${account}`));
 
-  checks.push(...(await binlogChecks(conn, server, config.source.serverId)));
+  checks.push(...(await serverIdInUse(conn, config, await binlogChecks(conn, server, config.source.serverId))));
   checks.push(await privilegeCheck(conn, server, account, config));
   const resolved = await resolveTables(conn, config);
   checks.push(resolved.check);
@@ -134,6 +141,30 @@ async function binlogChecks(conn: Connection, server: ServerInfo, serverId: numb
       ...['binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id'].map((n) => skip(n, 'the server variables could not be read')),
     ];
   }
+}
+
+/**
+ * A server_id check that passed fails when another synchronizer holds source.serverId
+ * (its lock on the source, src/source/server-id-lock.ts): starting a second binlog client
+ * with the same id would make the source drop the first one's connection.
+ */
+async function serverIdInUse(conn: Connection, config: SyncConfig, checks: PrecheckCheck[]): Promise<PrecheckCheck[]> {
+  const i = checks.findIndex((c) => c.name === 'server_id' && c.status === 'pass');
+  if (i < 0) return checks;
+  const { serverId } = config.source;
+  let holder;
+  try {
+    holder = await serverIdLockHolder(conn, serverId);
+  } catch {
+    return checks;
+  }
+  if (!holder) return checks;
+  const out = [...checks];
+  out[i] = fail('server_id',
+    `source.serverId ${serverId} is in use: another synchronizer holds it on the source (its lock connection ${holder.connectionId}${holder.who ? `, ${holder.who}` : ''}); ` +
+      'a second binlog client with the same id would make the source drop the first one\'s connection, and both would write the same changes',
+    `stop the other synchronizer, or give this one its own source.serverId (and its own checkpoint.file); if the other one is gone but its host lost the network, run KILL ${holder.connectionId} on the source or wait until the source drops that connection`);
+  return out;
 }
 
 async function privilegeCheck(conn: Connection, server: ServerInfo, account: string, config: SyncConfig): Promise<PrecheckCheck> {

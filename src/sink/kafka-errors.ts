@@ -4,6 +4,7 @@
  * looks at the error (and its causes) and the context it is given.
  */
 import { SyncError } from '../errors.ts';
+import { tlsFailure, tlsFix } from '../tls-errors.ts';
 
 export interface KafkaErrorContext {
   /** What the sink was doing, as a phrase: "connecting", "sending 5000 records to dts_demo". */
@@ -170,6 +171,12 @@ export function kafkaErrorToSyncError(error: unknown, ctx: KafkaErrorContext): S
         'reconnecting with a new producer and resending from the last checkpoint fixes it',
       true,
     );
+  }
+
+  // An untrusted certificate or a port without TLS looks like a failed connection to kafkajs; retrying cannot fix it.
+  const tls = tlsFailure(error);
+  if (tls !== undefined) {
+    return make('KAFKA_UNREACHABLE', `TLS to Kafka at ${brokers} failed while ${ctx.doing} (${tls.code}: ${cause}); ${tlsFix(tls, 'kafka.tls')}. Not retried`, false);
   }
 
   const retriable = transient(chain);

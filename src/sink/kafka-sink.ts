@@ -51,14 +51,16 @@
  * soon as a send is queued, so that it overlaps the requests before it (compressAhead; not
  * with an idempotent producer, whose batches carry the request's sequence numbers).
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka as KafkaClient, KafkaConfig, Message, Producer, ProducerConfig, SASLOptions } from 'kafkajs';
+import type { Admin, ISocketFactory, Kafka as KafkaClient, KafkaConfig, Message, Producer, ProducerConfig, SASLOptions } from 'kafkajs';
 import { SyncError } from '../errors.ts';
 import { kafkaErrorToSyncError, type KafkaErrorContext, protocolErrorType } from './kafka-errors.ts';
 import { compressAhead, ensureFastProduce, markFastBatch } from './kafkajs-fast-produce.ts';
 import { withPartitionGrouping } from './kafkajs-grouping.ts';
 import { kafkajsLogCreator, type SinkLogger } from './kafkajs-log.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, planProduce, type PlanOptions, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
+import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, planProduce, RECORD_OVERHEAD_BYTES, type PlanOptions, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
 
 const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
 
@@ -112,7 +114,11 @@ export interface KafkaSinkOptions {
   retry?: KafkaSinkRetry;
   /** TCP connect timeout per attempt, ms (default 3,000). */
   connectionTimeoutMs?: number;
-  /** How long to wait for a broker's answer to a request, ms (default 30,000). */
+  /**
+   * How long to wait for a broker's answer to a request, ms (default 30,000). A request that
+   * gets no answer in time closes its connection (a connection cut without a clean close
+   * answers nothing, and kafkajs would retry on it); the retry opens a new one.
+   */
   requestTimeoutMs?: number;
   /** How long a broker may wait for the replicas' acknowledgement (the produce timeout), ms (default 30,000). */
   ackTimeoutMs?: number;
@@ -124,6 +130,17 @@ export interface KafkaSinkOptions {
   maxRequestBytes?: number;
   /** How long ensureTopics waits for created topics to show in the metadata, ms (default 30,000). */
   topicWaitMs?: number;
+  /** Told of every send and of the producer's connection (metrics and health, src/ops; the sink knows nothing of them). */
+  observer?: SinkObserver;
+}
+
+export interface SinkObserver {
+  /** A send was queued. Each is followed by exactly one `settled`. */
+  sending(messages: readonly SinkMessage[]): void;
+  /** The send was acknowledged (`error` null) or failed. */
+  settled(messages: readonly SinkMessage[], error: SyncError | null): void;
+  /** The producer connected (true), or was disconnected or failed a send, so that it needs connect() again (false). */
+  connection(up: boolean): void;
 }
 
 export interface EnsureTopicsOptions {
@@ -157,6 +174,8 @@ export class KafkaSink {
   private tail: Promise<void> = Promise.resolve();
   private nextSeq = 0;
   private failure: Failure | undefined;
+  /** Open sockets by broker (`host:port`), to close those of a broker whose request timed out. */
+  private readonly sockets = new Map<string, Set<net.Socket>>();
 
   constructor(options: KafkaSinkOptions) {
     if (options.brokers.length === 0) throw new RangeError('KafkaSink needs at least one broker');
@@ -184,6 +203,7 @@ export class KafkaSink {
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       logLevel: logLevel.WARN,
       logCreator: kafkajsLogCreator(this.logger, options.sasl?.password),
+      socketFactory: this.trackedSockets(),
     };
     if (options.retry !== undefined) config.retry = { ...options.retry };
     if (options.sasl !== undefined) {
@@ -236,6 +256,7 @@ export class KafkaSink {
     };
     if (this.options.retry !== undefined) config.retry = { ...this.options.retry };
     const producer = this.kafka.producer(config);
+    producer.on(producer.events.REQUEST_TIMEOUT, (e) => this.onRequestTimeout(e.payload.broker, e.payload.apiName));
     try {
       await producer.connect();
     } catch (e) {
@@ -245,6 +266,7 @@ export class KafkaSink {
     this.producer = producer;
     this.failure = undefined;
     this.tail = Promise.resolve();
+    this.options.observer?.connection(true);
   }
 
   /**
@@ -335,7 +357,61 @@ export class KafkaSink {
     }
     const run = this.tail.then(() => this.execute(seq, messages, plan));
     this.tail = run.then(noop, noop);
+    const observer = this.options.observer;
+    if (observer !== undefined) {
+      observer.sending(messages);
+      run.then(() => observer.settled(messages, null), (e: SyncError) => observer.settled(messages, e));
+    }
     return run;
+  }
+
+  /**
+   * The largest key + value a record for `topic` may have to be accepted: kafka.maxRecordBytes,
+   * or, when lower, what fits alone in a record batch under the topic's max.message.bytes
+   * (known after ensureTopics; the broker default until then). With compression the broker
+   * checks the compressed batch, so only maxRecordBytes is certain: `compressed` is true then.
+   */
+  recordLimit(topic: string): { bytes: number; maxRecordBytes: number; maxMessageBytes: number; compressed: boolean } {
+    const maxMessageBytes = this.topicLimits.get(topic)?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const compressed = this.compression !== CompressionTypes.None;
+    const fits = maxMessageBytes - BATCH_OVERHEAD_BYTES - RECORD_OVERHEAD_BYTES;
+    const bytes = compressed ? this.options.maxRecordBytes : Math.max(1, Math.min(this.options.maxRecordBytes, fits));
+    return { bytes, maxRecordBytes: this.options.maxRecordBytes, maxMessageBytes, compressed };
+  }
+
+  /** kafkajs' own socket factory (net or tls, keep-alive 60 s), keeping each socket by broker. */
+  private trackedSockets(): ISocketFactory {
+    return ({ host, port, ssl, onConnect }) => {
+      const socket = ssl
+        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...(ssl as tls.ConnectionOptions) }, onConnect)
+        : net.connect({ host, port }, onConnect);
+      socket.setKeepAlive(true, 60_000);
+      const broker = `${host}:${port}`;
+      let set = this.sockets.get(broker);
+      if (set === undefined) this.sockets.set(broker, (set = new Set()));
+      set.add(socket);
+      socket.once('close', () => {
+        set.delete(socket);
+        if (set.size === 0 && this.sockets.get(broker) === set) this.sockets.delete(broker);
+      });
+      return socket;
+    };
+  }
+
+  /**
+   * A request got no answer within requestTimeoutMs: the connection is presumed dead (cut
+   * without a clean close, or a broker that hangs). kafkajs would retry on the same socket
+   * and wait as long again each time, so its sockets to that broker are closed with an error:
+   * kafkajs fails what was pending on them and reconnects for the retry.
+   */
+  private onRequestTimeout(broker: string, apiName: string): void {
+    const set = this.sockets.get(broker);
+    if (set === undefined || set.size === 0) return;
+    this.logger.warn(
+      { broker, apiName, requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000 },
+      `Kafka broker ${broker} did not answer a ${apiName} request in time: closing its ${set.size} connection(s) and connecting again`,
+    );
+    for (const socket of [...set]) socket.destroy(new Error(`no answer from ${broker} within the request timeout; connection closed`));
   }
 
   /** Closes the producer and the admin client. Does not wait for sends in flight (await them first); they fail. */
@@ -347,6 +423,7 @@ export class KafkaSink {
     this.producer = undefined;
     this.admin = undefined;
     this.adminConnecting = undefined;
+    this.options.observer?.connection(false);
     await Promise.all([
       producer?.disconnect().catch(noop),
       admin?.disconnect().catch(noop),
@@ -396,6 +473,7 @@ export class KafkaSink {
   /** Records the first failure (by send order) and returns the error. */
   private fail(seq: number, error: SyncError): SyncError {
     if (this.failure === undefined || seq < this.failure.seq) this.failure = { seq, error };
+    this.options.observer?.connection(false);
     return error;
   }
 
@@ -436,6 +514,7 @@ export class KafkaSink {
     if (this.admin !== undefined) return Promise.resolve(this.admin);
     if (this.adminConnecting === undefined) {
       const admin = this.kafka.admin(this.options.retry === undefined ? {} : { retry: { ...this.options.retry } });
+      admin.on(admin.events.REQUEST_TIMEOUT, (e) => this.onRequestTimeout(e.payload.broker, e.payload.apiName));
       this.adminConnecting = admin.connect().then(
         () => {
           this.admin = admin;

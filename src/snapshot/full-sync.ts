@@ -29,6 +29,7 @@ import type { Logger } from '../logger.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
 import { messageKey } from '../pipeline/message-key.ts';
+import { OversizedRecords } from '../pipeline/oversized-record.ts';
 import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
 import { partitionFor } from '../sink/partitioner.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
@@ -201,9 +202,18 @@ class ChunkEncoder {
     const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRow(schema, fields)), source: this.source };
     const key = messageKey(change);
     const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: this.now });
+    if (!oversizedFor(this.o).admit(this.topic, key, value, `INIT of ${schema.database}.${schema.table}`, 'the initial snapshot')) return;
     const partition = partitionFor(this.o.config.partitionPolicy, this.partitionCount, { database: schema.database, table: schema.table, key });
     this.messages.push({ topic: this.topic, partition, key, value, timestamp: this.timestamp });
   }
+}
+
+/** kafka.oversizedRecord for the snapshot's rows (src/pipeline/oversized-record.ts), one count per full-data sync. */
+const oversizedChecks = new WeakMap<FullSyncOptions, OversizedRecords>();
+function oversizedFor(o: FullSyncOptions): OversizedRecords {
+  let c = oversizedChecks.get(o);
+  if (c === undefined) oversizedChecks.set(o, (c = new OversizedRecords(() => o.config, o.sink, o.logger, 'in the initial snapshot')));
+  return c;
 }
 
 function schemaMessage(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number, sql: string): SinkMessage {

@@ -70,7 +70,18 @@ export interface BinlogReaderOptions {
   readonly onEvent: (event: BinlogEvent) => void;
   /** a fatal error, or a retriable one the caller decides to retry (see classifyBinlogError) */
   readonly onError: (error: SyncError) => void;
+  /**
+   * Heartbeat period asked of the source (`@master_heartbeat_period`), ms; default 5,000. The
+   * server sends a heartbeat whenever it has had nothing to send for this long, so a
+   * connection that delivers no byte for IDLE_PERIODS periods (while not paused) is dead: a
+   * cut without a clean close, or a server that stopped answering. It is reported to
+   * onError as a retriable SOURCE_UNREACHABLE.
+   */
+  readonly heartbeatMs?: number;
 }
+
+/** Heartbeat periods without a byte after which the binlog connection is taken as dead. */
+export const IDLE_PERIODS = 3;
 
 const ROW_OPERATIONS: Record<string, 'INSERT' | 'UPDATE' | 'DELETE'> = {
   writerows: 'INSERT',
@@ -87,6 +98,10 @@ export class BinlogReader {
   private boundary: BinlogPosition | null = null;
   private tx: TransactionInfo | null = null;
   private stopped = false;
+  /** set by pause(); the idle watchdog does not count paused time */
+  private paused = false;
+  private lastData = Date.now();
+  private watchdog: NodeJS.Timeout | null = null;
   /** TableMap details zongji does not keep (primary key, geometry types), by table id */
   private readonly mapExtras = new Map<number, { primaryKey: number[] | null; geometryTypes: number[] | null }>();
   /** one TableMapInfo per zongji table map entry, so that consumers can cache by identity */
@@ -125,6 +140,8 @@ export class BinlogReader {
       let ready = false;
       zongji.on('ready', () => {
         ready = true;
+        // Queued on the binlog connection before zongji's dump command (added right after 'ready').
+        this.watchLiveness(zongji);
         resolve();
       });
       zongji.on('error', (err: unknown) => {
@@ -166,14 +183,53 @@ export class BinlogReader {
 
   /** Stops reading from the socket (backpressure); events already parsed still arrive. */
   pause(): void {
+    this.paused = true;
     connectionOf(this.zongji)?.pause();
   }
 
   resume(): void {
+    this.paused = false;
+    this.lastData = Date.now();
     connectionOf(this.zongji)?.resume();
   }
 
+  /**
+   * Asks the source for heartbeats and watches the socket: no byte for IDLE_PERIODS
+   * heartbeat periods while not paused means the connection is dead.
+   */
+  private watchLiveness(zongji: ZongJi): void {
+    const heartbeatMs = this.opts.heartbeatMs ?? 5_000;
+    const conn = (zongji as unknown as { connection: LivenessConnection | null }).connection;
+    if (!conn) return;
+    // In nanoseconds; MariaDB and MySQL read the user variable when the dump starts.
+    conn.query(`SET @master_heartbeat_period = ${Math.round(heartbeatMs) * 1_000_000}`, (err) => {
+      if (err && !this.stopped) this.opts.onError(classifyBinlogError(err, this.boundary));
+    });
+    this.lastData = Date.now();
+    conn.stream?.on('data', () => { this.lastData = Date.now(); });
+    const limit = heartbeatMs * IDLE_PERIODS;
+    this.watchdog = setInterval(() => {
+      if (this.stopped || this.paused) return;
+      const silent = Date.now() - this.lastData;
+      if (silent < limit) return;
+      this.clearWatchdog();
+      const c = this.opts.connection;
+      this.opts.onError(new SyncError('SOURCE_UNREACHABLE',
+        `the binlog connection to ${c.host}:${c.port} delivered nothing for ${silent} ms, though the source sends a heartbeat every ${heartbeatMs} ms ` +
+          `(source.heartbeatMs): the connection is taken as dead (cut without a clean close, or the server hangs); reconnecting` +
+          `${this.boundary ? ` from ${formatBinlogPosition(this.boundary)}` : ''}`,
+        { retriable: true }));
+    }, Math.max(50, Math.min(1_000, heartbeatMs / 2)));
+    this.watchdog.unref();
+  }
+
+  private clearWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
   stop(): void {
+    this.clearWatchdog();
     this.stopped = true;
     this.zongji?.stop();
     this.zongji = null;
@@ -306,6 +362,11 @@ interface ZongjiTableMap {
   tableName: string;
   columns: TableMapInfo['columns'];
   columnSchemas: TableMapInfo['columnSchemas'];
+}
+
+interface LivenessConnection {
+  query(sql: string, cb: (err: unknown) => void): void;
+  stream?: { on(event: 'data', listener: () => void): void };
 }
 
 function connectionOf(z: ZongJi | null): { pause(): void; resume(): void } | null {

@@ -5,6 +5,7 @@
  */
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../errors.ts';
+import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import type { BinlogPosition } from '../model/binlog-position.ts';
 
 export interface SourceConnectionOptions {
@@ -32,11 +33,15 @@ export async function connectSource(o: SourceConnectionOptions): Promise<Connect
   } catch (err) {
     const e = err as { code?: string; errno?: number; message?: string };
     const denied = e.errno === 1045;
+    // A certificate the client does not trust, or a server without TLS, fails the same way on every retry.
+    const tls = tlsFailure(err);
     throw new SyncError('SOURCE_UNREACHABLE',
       denied
         ? `the source ${o.host}:${o.port} refused user ${o.user}: check source.user and source.password`
-        : `cannot connect to the source ${o.host}:${o.port}: ${e.message ?? String(err)}; check source.host and source.port, and that the server runs`,
-      { cause: err, retriable: !denied });
+        : tls
+          ? `TLS to the source ${o.host}:${o.port} failed (${tls.code}: ${e.message ?? String(err)}); ${tlsFix(tls, 'source.tls')}`
+          : `cannot connect to the source ${o.host}:${o.port}: ${e.message ?? String(err)}; check source.host and source.port, and that the server runs`,
+      { cause: err, retriable: !denied && !tls });
   }
 }
 

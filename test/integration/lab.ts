@@ -15,18 +15,40 @@ export interface LabPorts {
   MARIADB_PORT: number;
   KAFKA39_PORT: number;
   KAFKA39_CONTROLLER_PORT: number;
+  /** Kafka 3.9's SASL_PLAINTEXT listener: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
+  KAFKA39_SASL_PORT: number;
+  /** Kafka 3.9's SSL listener */
+  KAFKA39_SSL_PORT: number;
   KAFKA10_PORT: number;
   ZOOKEEPER10_PORT: number;
 }
 
+/** The ports of ports.env; `LAB_<NAME>` in the environment overrides one, as in scripts/lab.d/common.sh (a second lab). */
 export function labPorts(): LabPorts {
   const text = readFileSync(`${ROOT}scripts/lab.d/ports.env`, 'utf8');
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^([A-Z0-9_]+)=(\d+)\s*$/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
+    if (m) out[m[1]!] = Number(process.env[`LAB_${m[1]}`] || m[2]);
   }
   return out as unknown as LabPorts;
+}
+
+/** The lab's folder (data, logs, generated certificates): `.lab`, or LAB_DIR as scripts/lab takes it. */
+export function labDir(): string {
+  return process.env.LAB_DIR || `${ROOT}.lab`;
+}
+
+/** Kafka 3.9's authenticated listeners and their account (scripts/lab.d/kafka.sh). */
+export function kafkaAuthLab(): { saslBroker: string; sslBroker: string; user: string; password: string; caFile: string } {
+  const p = labPorts();
+  return {
+    saslBroker: `127.0.0.1:${p.KAFKA39_SASL_PORT}`,
+    sslBroker: `127.0.0.1:${p.KAFKA39_SSL_PORT}`,
+    user: 'lab_sasl',
+    password: 'lab_sasl_pw',
+    caFile: `${labDir()}/kafka-3.9/tls/ca.pem`,
+  };
 }
 
 export const LAB_SYNC_USER = { user: 'dts_sync', password: 'dts_sync_pw' };
@@ -55,13 +77,22 @@ function portOpen(port: number): Promise<boolean> {
  * what it started; a test never skips for a missing server: if the lab cannot start, it
  * throws.
  */
-export async function ensureLab(needs: { kafka: boolean } = { kafka: true }): Promise<void> {
+export async function ensureLab(needs: { kafka: boolean; kafkaAuth?: boolean } = { kafka: true }): Promise<void> {
   const p = labPorts();
   const ports = needs.kafka ? [p.MARIADB_PORT, p.KAFKA39_PORT, p.KAFKA10_PORT] : [p.MARIADB_PORT];
   const open = await Promise.all(ports.map(portOpen));
-  if (open.every(Boolean)) return;
-  const args = needs.kafka ? ['up'] : ['up', '--kafka', 'none'];
-  execFileSync('bash', [`${ROOT}scripts/lab`, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (!open.every(Boolean)) {
+    const args = needs.kafka ? ['up'] : ['up', '--kafka', 'none'];
+    execFileSync('bash', [`${ROOT}scripts/lab`, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  if (needs.kafkaAuth && !(await portOpen(p.KAFKA39_SASL_PORT) && await portOpen(p.KAFKA39_SSL_PORT))) {
+    // A Kafka 3.9 started by a lab from before these listeners: restarting it here would pull
+    // it from under whoever else uses it, so say what to do instead.
+    throw new Error(
+      `the lab's Kafka 3.9 has no SASL listener on ${p.KAFKA39_SASL_PORT} or no SSL listener on ${p.KAFKA39_SSL_PORT}: ` +
+        'it was started before they were added; restart it: bash scripts/lab down --kafka 3.9 && bash scripts/lab up --kafka 3.9',
+    );
+  }
 }
 
 /** A name no other test run uses: `prefix_1a2b3c4d`. */

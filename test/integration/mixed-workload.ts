@@ -7,11 +7,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import kafkajs from 'kafkajs';
 import type mysql from 'mysql2/promise';
+import { adminConnection, uniqueName } from './lab.ts';
 import { image, readTopic, type TopicMessage } from './sync-harness.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
 export const B_BASE = 10_000_000_000n;
+
+/** A fresh database with the workload's tables a and b (dropped by the caller); a connection that uses it. */
+export async function createWorkloadDatabase(admin: mysql.Connection, prefix: string): Promise<{ db: string; conn: mysql.Connection }> {
+  const db = uniqueName(prefix);
+  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+  await admin.query(`CREATE TABLE \`${db}\`.a (id INT PRIMARY KEY, v INT, s VARCHAR(40), d DECIMAL(12,2))`);
+  await admin.query(`CREATE TABLE \`${db}\`.b (id BIGINT PRIMARY KEY, n VARCHAR(20), t DATETIME(3))`);
+  return { db, conn: await adminConnection(db) };
+}
 
 export class Workload {
   changes = 0;

@@ -46,6 +46,7 @@ function writeConfig(c: PrecheckConfig): string {
   port: ${labPorts().MARIADB_PORT}
   user: ${c.user ?? LAB_SYNC_USER.user}
   password: "${c.password ?? LAB_SYNC_USER.password}"
+  serverId: ${52000 + Math.floor(Math.random() * 1000)}
 kafka:
   brokers: ["${c.broker ?? kafka39.broker}"]
   createTopics: ${c.createTopics ?? false}

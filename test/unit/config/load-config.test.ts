@@ -56,6 +56,7 @@ test('defaults are applied to every option left out', () => {
         password: 'pw',
         serverId: 54001,
         connectTimeoutMs: 10000,
+        heartbeatMs: 5000,
         tls: { enabled: false, rejectUnauthorized: true },
       },
       kafka: {
@@ -68,6 +69,8 @@ test('defaults are applied to every option left out', () => {
         topicPartitions: 1,
         topicReplicationFactor: 1,
         maxRecordBytes: 10485760,
+        oversizedRecord: 'stop',
+        requestTimeoutMs: 30000,
       },
       objects: undefined,
       topics: { default: 'dts_demo', mapping: {} },
@@ -77,7 +80,7 @@ test('defaults are applied to every option left out', () => {
       snapshot: { schema: true, chunkRows: 10000, progress: 'auto' },
       checkpoint: { file: '/etc/dts/checkpoint.json', intervalMs: 1000 },
       log: { level: 'info' },
-      metrics: { port: 0 },
+      metrics: { port: 0, host: '0.0.0.0', stallSeconds: 60 },
     },
   );
   assert.equal(c.kafka.sasl, undefined);

@@ -37,4 +37,19 @@ test('the shipped config.yaml, with the environment compose gives it, points at 
   assert.deepEqual(config.objects, lab.objects);
   assert.equal(config.topics.default, lab.topics.default);
   assert.equal(lab.source.host, '127.0.0.1');
+  // The metrics endpoint: on in compose, published, and probed by the healthcheck; off in the lab's own runs.
+  assert.equal(config.metrics.port, 9464);
+  assert.ok((compose.services.sync.ports as string[]).includes('9464:9464'));
+  assert.match(compose.services.sync.healthcheck.test.join(' '), /127\.0\.0\.1:9464\/readyz/);
+  assert.equal(lab.metrics.port, 0);
+});
+
+test('its published ports are the no-Docker lab ports (scripts/lab.d/ports.env)', () => {
+  const ports = Object.fromEntries(
+    [...fs.readFileSync(`${ROOT}scripts/lab.d/ports.env`, 'utf8').matchAll(/^([A-Z0-9_]+)=(\d+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  const published = (service: string) => (compose.services[service].ports as string[]).map((p) => p.split(':')[0]);
+  assert.deepEqual(published('mysql'), [ports.MARIADB_PORT]);
+  assert.deepEqual(published('zookeeper'), [ports.ZOOKEEPER10_PORT]);
+  assert.deepEqual(published('kafka'), [ports.KAFKA10_PORT]);
 });
