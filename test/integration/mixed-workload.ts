@@ -294,6 +294,16 @@ export interface Comparison {
  * that ran after the delete neither copies the row nor streams its changes), as long as it
  * is not live in Kafka.
  */
+/** compareWithSource over a connection of its own to `database`, closed afterwards. */
+export async function compareWithDatabase(database: string, messages: TopicMessage[], deletedKeys: Set<string>, deletedMayBeAbsent = false): Promise<Comparison> {
+  const conn = await adminConnection(database);
+  try {
+    return await compareWithSource(conn, database, messages, deletedKeys, deletedMayBeAbsent);
+  } finally {
+    await conn.end();
+  }
+}
+
 export async function compareWithSource(conn: mysql.Connection, database: string, messages: TopicMessage[], deletedKeys: Set<string>, deletedMayBeAbsent = false): Promise<Comparison> {
   const lastByKey = new Map<string, TopicMessage>();
   const seen = new Set<string>();
