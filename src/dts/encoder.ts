@@ -1,11 +1,15 @@
 import { SyncError } from '../errors.ts';
-import type { ChangeEvent } from '../model/change-event.ts';
+import type { BinlogPosition } from '../model/binlog-position.ts';
+import type { ChangeEvent, RowChangeEvent } from '../model/change-event.ts';
+import type { ColumnValue, TemporalValue, TimestampValue } from '../model/column-value.ts';
+import type { ColumnSchema, TableSchema } from '../model/table-schema.ts';
 import { recordType } from './avro-schema.ts';
 import type {
   DtsBinaryGeometry, DtsBinaryObject, DtsCharacter, DtsDateTime, DtsDecimal, DtsField, DtsFloat,
   DtsImageValue, DtsInteger, DtsRecord, DtsTextGeometry, DtsTextObject, DtsTimestamp, DtsTimestampWithTimeZone,
 } from './dts-record.ts';
-import { buildRecord, type BuildContext } from './record-builder.ts';
+import { buildRecord, type BuildContext, formatPosition, millisText, planFor, type TablePlan } from './record-builder.ts';
+import { dtsCharset, scanDecimal, scannedPrecision, scannedScale, shortestFloat32, type ValueMapper } from './value-mapper.ts';
 
 /*
  * A writer for exactly the DTS Record schema, in place of avsc's generic one: avsc spends
@@ -523,6 +527,11 @@ export function encodeRecord(record: DtsRecord): Buffer {
     const what = record && typeof record === 'object' ? ` id ${String(record.id)} of ${record.objectName}` : '';
     throw new SyncError('ENCODE_FAILED', `cannot encode the DTS record${what}: ${e.message}`, { cause: e });
   }
+  return finishRecord();
+}
+
+/** The record just written, as a view of the slab; the next one starts after it. */
+function finishRecord(): Buffer {
   const out = buf.subarray(start, pos);
   // Eight-byte alignment keeps the next record's doubles and copies on aligned addresses.
   start = (pos + 7) & ~7;
@@ -533,7 +542,480 @@ export function encodeRecord(record: DtsRecord): Buffer {
   return out;
 }
 
-/** buildRecord then encodeRecord. */
+/**
+ * buildRecord then encodeRecord: the same bytes. A row change takes a direct path that
+ * writes the record from the event without building the DtsRecord and its image items
+ * first (see "The direct path" below); anything that path does not take as it is (a DDL,
+ * a value of an unexpected form, a record that would fail) goes through buildRecord and
+ * encodeRecord, which write it or throw their error.
+ */
 export function encodeEvent(event: ChangeEvent, ctx: BuildContext): Buffer {
+  if (event.kind === 'row') {
+    pos = start;
+    let written = false;
+    try {
+      written = writeRowDirect(event, ctx);
+    } catch {
+      written = false;
+    }
+    if (written) return finishRecord();
+    pos = start;
+  }
   return encodeRecord(buildRecord(event, ctx));
+}
+
+/*
+ * The direct path. A row record of the pipeline is written straight from its
+ * RowChangeEvent: record-builder's buildRowRecord makes a Record object, a tags object and
+ * two objects per column value, which writeRecord then takes apart again (Object.keys per
+ * image item and a switch on its branch name, a string per integer), and that made up most
+ * of the encoding time. Here each column has a writer chosen once per table (directPlan)
+ * that checks the value exactly as its value-mapper does and writes the item the mapper and
+ * writeImageValue would have written; the other fields are written in schema order as
+ * writeRecord writes buildRowRecord's values. A writer meeting anything it does not write
+ * itself returns or throws, and encodeEvent then takes the general path, so the bytes and
+ * the errors are always those of buildRecord + encodeRecord
+ * (test/unit/dts/golden.test.ts and round-trip.test.ts pin them).
+ */
+
+/**
+ * How one column's image items are written, settled per table: the item kind and what it
+ * needs. Every column has an object of this one shape, so writeItem reads them all alike.
+ */
+interface ItemPlan {
+  readonly kind: ItemKind;
+  /** Integer: the precision byte (zig-zag width); Float: 1 for FLOAT; Character: the BINARY width to pad to */
+  readonly a: number;
+  /** Float: precision and scale */
+  readonly precision: number;
+  readonly scale: number;
+  /** Integer: the range of the column as numbers and as bigints */
+  readonly minNumber: number;
+  readonly maxNumber: number;
+  readonly min: bigint;
+  readonly max: bigint;
+  /** Character: the charset; BinaryObject, TextObject: the type; as writeString writes them */
+  readonly bytes: Buffer;
+  /** General: the column's value-mapper (its item is written by writeImageValue) */
+  readonly mapper: ValueMapper;
+}
+
+const enum ItemKind { Integer, Decimal, Float, Timestamp, DateTime, Date, Character, BinaryObject, TextObject, General }
+
+interface DirectPlan {
+  readonly plan: TablePlan;
+  readonly items: readonly ItemPlan[];
+  /** `[0x00]` (the end of the tags) and the encoded `fields`: the same for every row of the table */
+  tail: Buffer | null;
+  /**
+   * The bytes from sourceTxid to the key of thread_id: the same for every row with this
+   * source version and operation (kept for the last ones seen).
+   */
+  middle: Buffer | null;
+  middleVersion: string;
+  middleOperation: string;
+}
+
+const directPlans = new WeakMap<TableSchema, DirectPlan>();
+
+function directPlan(table: TableSchema): DirectPlan {
+  let d = directPlans.get(table);
+  if (d === undefined) {
+    const plan = planFor(table);
+    d = {
+      plan, items: table.columns.map((c, i) => itemPlan(c, plan.mappers[i]!)), tail: null,
+      middle: null, middleVersion: '', middleOperation: '',
+    };
+    directPlans.set(table, d);
+  }
+  return d;
+}
+
+/** What writeString writes for s: its UTF-8 length as a zig-zag varint, then the bytes. */
+function stringBytes(s: string): Buffer {
+  const bytes = Buffer.from(s, 'utf8');
+  const head: number[] = [];
+  let z = bytes.length * 2;
+  while (z > 0x7f) {
+    head.push((z & 0x7f) | 0x80);
+    z = Math.floor(z / 128);
+  }
+  head.push(z);
+  return Buffer.concat([Buffer.from(head), bytes]);
+}
+
+const TAG_PK_UK_INFO = stringBytes('pk_uk_info');
+const TAG_THREAD_ID = stringBytes('thread_id');
+const TAG_SERVER_ID = stringBytes('server_id');
+const TAG_READER_TIME = stringBytes('readerThroughoutTime');
+const SOURCE_TXID = stringBytes('0');
+let lastDirectTable: TableSchema | null = null;
+let lastDirectPlan: DirectPlan | null = null;
+
+// The last positions written and their text: the rows of one binlog event share their
+// position, the rows of one transaction their start. Likewise the thread and server ids.
+let lastPositionFile = '';
+let lastPositionOffset = -1;
+let lastPositionText = '';
+let lastSafeFile = '';
+let lastSafeOffset = -1;
+let lastSafeText = '';
+let lastThreadId: unknown = undefined;
+let lastThreadText = 'undefined';
+let lastServerId: unknown = undefined;
+let lastServerText = 'undefined';
+
+function positionText(p: BinlogPosition): string {
+  if (p.position !== lastPositionOffset || p.file !== lastPositionFile) {
+    lastPositionText = formatPosition(p);
+    lastPositionFile = p.file;
+    lastPositionOffset = p.position;
+  }
+  return lastPositionText;
+}
+
+function safePositionText(p: BinlogPosition): string {
+  if (p.position !== lastSafeOffset || p.file !== lastSafeFile) {
+    lastSafeText = formatPosition(p);
+    lastSafeFile = p.file;
+    lastSafeOffset = p.position;
+  }
+  return lastSafeText;
+}
+
+/** Bytes copied to pos, the room for them already reserved. */
+function putBytes(b: Uint8Array): void {
+  const n = b.length;
+  if (n < SHORT_BYTES) {
+    const out = buf;
+    const at = pos;
+    for (let i = 0; i < n; i++) out[at + i] = b[i];
+  } else {
+    buf.set(b, pos);
+  }
+  pos += n;
+}
+
+/** A row record as buildRowRecord + writeRecord write it; false to leave it to them. */
+function writeRowDirect(event: RowChangeEvent, ctx: BuildContext): boolean {
+  const table = event.table;
+  let d = lastDirectPlan;
+  if (table !== lastDirectTable || d === null) {
+    d = directPlan(table);
+    lastDirectTable = table;
+    lastDirectPlan = d;
+  }
+  const source = event.source;
+  const operation = event.operation;
+  const hasBefore = operation === 'UPDATE' || operation === 'DELETE';
+  const hasAfter = operation !== 'DELETE';
+  if ((event.before !== null) !== hasBefore || (event.after !== null) !== hasAfter) return false;
+  const seconds = source.commitTimestamp;
+  if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds >= FAST_LONG) return false;
+  const id = ctx.id;
+  const version = ctx.sourceVersion;
+  if (typeof id !== 'bigint' || typeof version !== 'string') return false;
+
+  if (d.middle === null || version !== d.middleVersion || operation !== d.middleOperation) writeMiddle(d, version, operation);
+  if (d.tail === null) writeTail(d);
+  const threadId = source.threadId;
+  if (threadId !== lastThreadId) {
+    lastThreadText = String(threadId);
+    lastThreadId = threadId;
+  }
+  const serverId = source.serverId;
+  if (serverId !== lastServerId) {
+    lastServerText = String(serverId);
+    lastServerId = serverId;
+  }
+  const middle = d.middle!;
+  reserve(21 + middle.length);
+  buf[pos++] = 0; // version
+  const n = Number(id);
+  if (n > -FAST_LONG && n < FAST_LONG) writeZigZag(n >= 0 ? n * 2 : -n * 2 - 1);
+  else writeLong(id, 'id');
+  writeZigZag(seconds * 2); // sourceTimestamp
+  writeString(positionText(source.position), 'sourcePosition');
+  writeString(safePositionText(source.transactionStart), 'safeSourcePosition');
+  putBytes(middle);
+  writeString(lastThreadText, 'tags');
+  writeRaw(TAG_SERVER_ID);
+  writeString(lastServerText, 'tags');
+  writeRaw(TAG_READER_TIME);
+  writeString(millisText(ctx.readerTimestampMs), 'tags');
+  writeRaw(d.tail!);
+  if (!writeImagesDirect(d, event.before)) return false;
+  if (!writeImagesDirect(d, event.after)) return false;
+  writeZigZag(seconds * 2); // bornTimestamp
+  return true;
+}
+
+/**
+ * Encodes sourceTxid .. the key of thread_id field by field, as writeRecord writes them,
+ * and keeps the bytes in `d` for the rows that follow (written after the end of the record
+ * so far, copied out, and dropped from the slab again).
+ */
+function writeMiddle(d: DirectPlan, version: string, operation: string): void {
+  const plan = d.plan;
+  // Relative to the record: writing may move the record to a larger buffer.
+  const offset = pos - start;
+  writeRaw(SOURCE_TXID);
+  writeEnum(SOURCE_TYPES, 'MySQL', 'source.sourceType');
+  writeRepeatedString(version, 'source.version');
+  writeEnum(OPERATIONS, operation, 'operation');
+  writeByte(2);
+  writeRepeatedString(plan.objectName, 'objectName');
+  writeByte(0); // processTimestamps
+  // tags: the four keys of buildRowRecord, in its order
+  writeByte(8);
+  writeRaw(TAG_PK_UK_INFO);
+  writeRepeatedString(plan.pkUkInfo, 'tags.pk_uk_info');
+  writeRaw(TAG_THREAD_ID);
+  d.middle = Buffer.from(buf.subarray(start + offset, pos));
+  d.middleVersion = version;
+  d.middleOperation = operation;
+  pos = start + offset;
+}
+
+/** The end of the tags and the encoded `fields`, kept in `d` as writeMiddle keeps its part. */
+function writeTail(d: DirectPlan): void {
+  const offset = pos - start;
+  writeByte(0); // end of the tags
+  writeFields(d.plan.fields);
+  d.tail = Buffer.from(buf.subarray(start + offset, pos));
+  pos = start + offset;
+}
+
+function writeImagesDirect(d: DirectPlan, values: readonly ColumnValue[] | null): boolean {
+  if (values === null) {
+    writeByte(0);
+    return true;
+  }
+  const items = d.items;
+  const n = values.length;
+  if (!Array.isArray(values) || n !== items.length) return false;
+  writeByte(4);
+  if (n > 0) {
+    writeCount(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (v === null) writeByte(0);
+      else if (!writeItem(items[i]!, v)) return false;
+    }
+  }
+  writeByte(0);
+  return true;
+}
+
+/** An unsigned 32-bit value as a varint (a zig-zag int already applied). */
+function writeVarint32(z: number): void {
+  while (z > 0x7f) {
+    buf[pos++] = (z & 0x7f) | 0x80;
+    z >>>= 7;
+  }
+  buf[pos++] = z;
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * The decimal text of a safe integer as writeString writes String(n): length, then ASCII
+ * digits, without making the string when |n| < 2^31.
+ */
+function writeIntegerText(n: number): void {
+  const negative = n < 0;
+  const abs = negative ? -n : n;
+  if (abs > 0x7fffffff) {
+    writeString(String(n), 'Integer.value');
+    return;
+  }
+  let digits = 1;
+  while (digits < 10 && abs >= POWERS_OF_TEN[digits]!) digits++;
+  const length = negative ? digits + 1 : digits;
+  reserve(length + 1);
+  buf[pos] = length << 1;
+  let at = pos + length;
+  pos = at + 1;
+  let v = abs;
+  do {
+    const q = (v / 10) | 0;
+    buf[at--] = 48 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  if (negative) buf[at] = 45;
+}
+
+function isComponent(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+}
+
+function isMicros(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 999_999;
+}
+
+/** One `["null","int"]` DateTime component that is set: branch 1, then the int (n >= 0, checked). */
+function writeComponent(n: number): void {
+  buf[pos++] = 2;
+  writeVarint32((n * 2) >>> 0);
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** What writeItem needs of a column, as its value-mapper would map its values. */
+function itemPlan(column: ColumnSchema, mapper: ValueMapper): ItemPlan {
+  const p = {
+    kind: ItemKind.General, a: 0, precision: 0, scale: 0, minNumber: 0, maxNumber: 0, min: 0n, max: 0n, bytes: NO_BYTES, mapper,
+  };
+  const integer = (width: number): ItemPlan => {
+    const bits = BigInt(width * 8);
+    const min = column.unsigned ? 0n : -(1n << (bits - 1n));
+    const max = column.unsigned ? (1n << bits) - 1n : (1n << (bits - 1n)) - 1n;
+    return { ...p, kind: ItemKind.Integer, a: width * 2, min, max, minNumber: Number(min), maxNumber: Number(max) };
+  };
+  switch (column.type) {
+    case 'tinyint': return integer(1);
+    case 'smallint': return integer(2);
+    case 'mediumint': return integer(3);
+    case 'int': return integer(4);
+    case 'bigint': return integer(8);
+    case 'decimal': return { ...p, kind: ItemKind.Decimal };
+    case 'float':
+    case 'double':
+      return { ...p, kind: ItemKind.Float, a: column.type === 'float' ? 1 : 0, precision: column.precision ?? 0, scale: column.scale ?? 0 };
+    case 'timestamp': return { ...p, kind: ItemKind.Timestamp };
+    case 'datetime': return { ...p, kind: ItemKind.DateTime };
+    case 'date': return { ...p, kind: ItemKind.Date };
+    case 'char':
+    case 'varchar':
+    case 'binary':
+    case 'varbinary':
+      return { ...p, kind: ItemKind.Character, bytes: stringBytes(dtsCharset(column)), a: column.type === 'binary' ? column.length ?? 0 : 0 };
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+      return { ...p, kind: ItemKind.BinaryObject, bytes: stringBytes('TEXT') };
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      return { ...p, kind: ItemKind.BinaryObject, bytes: stringBytes('BLOB') };
+    case 'json':
+    case 'enum':
+    case 'set':
+      return { ...p, kind: ItemKind.TextObject, bytes: stringBytes(column.type.toUpperCase()) };
+    default:
+      // BIT, TIME, YEAR, geometry, UUID, INET: their mapper's item, written as encodeRecord writes it.
+      return p;
+  }
+}
+
+/**
+ * One non-null image item: the checks of the column's value-mapper, then the bytes
+ * writeImageValue writes for the item the mapper makes. False for a value the mapper
+ * would refuse (or one left to the general path).
+ */
+function writeItem(p: ItemPlan, v: NonNullable<ColumnValue>): boolean {
+  switch (p.kind) {
+    case ItemKind.Integer: {
+      if (typeof v !== 'bigint') return false;
+      const n = Number(v);
+      if (Number.isSafeInteger(n)) {
+        if (n < p.minNumber || n > p.maxNumber) return false;
+        reserve(2);
+        buf[pos++] = 2;
+        buf[pos++] = p.a;
+        writeIntegerText(n);
+        return true;
+      }
+      if (v < p.min || v > p.max) return false;
+      reserve(2);
+      buf[pos++] = 2;
+      buf[pos++] = p.a;
+      writeString(v.toString(), 'Integer.value');
+      return true;
+    }
+    case ItemKind.Decimal:
+      if (typeof v !== 'string' || !scanDecimal(v)) return false;
+      writeByte(6);
+      writeString(v, 'Decimal.value');
+      writeInt(scannedPrecision, 'Decimal.precision');
+      writeInt(scannedScale, 'Decimal.scale');
+      return true;
+    case ItemKind.Float: {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+      const value = p.a === 1 ? shortestFloat32(v) : v;
+      if (!Number.isFinite(value)) return false;
+      writeByte(8);
+      writeDouble(value, 'Float.value');
+      writeInt(p.precision, 'Float.precision');
+      writeInt(p.scale, 'Float.scale');
+      return true;
+    }
+    case ItemKind.Timestamp: {
+      if (typeof v !== 'object' || (v as { kind?: unknown }).kind !== 'timestamp') return false;
+      const t = v as TimestampValue;
+      const seconds = t.epochSeconds;
+      if (!Number.isSafeInteger(seconds) || seconds < 0 || !isMicros(t.micros)) return false;
+      writeByte(10);
+      if (seconds < FAST_LONG) writeZigZag(seconds * 2);
+      else writeLong(BigInt(seconds), 'Timestamp.timestamp');
+      writeInt(t.micros, 'Timestamp.millis');
+      return true;
+    }
+    case ItemKind.DateTime: {
+      if (typeof v !== 'object' || (v as { kind?: unknown }).kind !== 'temporal') return false;
+      const t = v as TemporalValue;
+      if (t.negative || !isComponent(t.year) || !isComponent(t.month) || !isComponent(t.day)) return false;
+      const micros = t.micros ?? 0;
+      if (!isComponent(t.hour) || !isComponent(t.minute) || !isComponent(t.second) || !isMicros(micros)) return false;
+      reserve(43);
+      buf[pos++] = 12;
+      writeComponent(t.year);
+      writeComponent(t.month);
+      writeComponent(t.day);
+      writeComponent(t.hour);
+      writeComponent(t.minute);
+      writeComponent(t.second);
+      writeComponent(micros);
+      return true;
+    }
+    case ItemKind.Date: {
+      if (typeof v !== 'object' || (v as { kind?: unknown }).kind !== 'temporal') return false;
+      const t = v as TemporalValue;
+      if (t.negative || !isComponent(t.year) || !isComponent(t.month) || !isComponent(t.day)) return false;
+      reserve(23);
+      buf[pos++] = 12;
+      writeComponent(t.year);
+      writeComponent(t.month);
+      writeComponent(t.day);
+      buf[pos++] = 0; // hour, minute, second, millis: null
+      buf[pos++] = 0;
+      buf[pos++] = 0;
+      buf[pos++] = 0;
+      return true;
+    }
+    case ItemKind.Character:
+      // A BINARY value shorter than its width is padded by the mapper: left to the general path.
+      if (!Buffer.isBuffer(v) || v.length < p.a) return false;
+      writeByte(4);
+      writeRaw(p.bytes);
+      writeBytes(v, 'Character.value');
+      return true;
+    case ItemKind.BinaryObject:
+      if (!Buffer.isBuffer(v)) return false;
+      writeByte(20);
+      writeRaw(p.bytes);
+      writeBytes(v, 'BinaryObject.value');
+      return true;
+    case ItemKind.TextObject:
+      if (typeof v !== 'string') return false;
+      writeByte(22);
+      writeRaw(p.bytes);
+      writeString(v, 'TextObject.value');
+      return true;
+    default:
+      writeImageValue(p.mapper(v));
+      return true;
+  }
 }

@@ -17,7 +17,7 @@ export interface BuildContext {
 }
 
 /** Everything about a table that every one of its rows repeats. */
-interface TablePlan {
+export interface TablePlan {
   readonly objectName: string;
   readonly fields: readonly DtsField[];
   readonly mappers: readonly ValueMapper[];
@@ -99,7 +99,8 @@ function buildDdlRecord(event: DdlEvent, ctx: BuildContext): DtsRecord {
   };
 }
 
-function planFor(table: TableSchema): TablePlan {
+/** The table's plan (built once per TableSchema object); throws for a table it cannot map. */
+export function planFor(table: TableSchema): TablePlan {
   let plan = plans.get(table);
   if (plan === undefined) {
     plan = {
@@ -171,7 +172,7 @@ let lastFile = '';
 let lastFileNumber = 0;
 
 /** `72469@78` for position 72469 of `mysql-bin.000078`. */
-function formatPosition(p: BinlogPosition): string {
+export function formatPosition(p: BinlogPosition): string {
   if (p.file !== lastFile) {
     try {
       lastFileNumber = binlogFileNumber(p.file);
@@ -188,7 +189,7 @@ function formatPosition(p: BinlogPosition): string {
 let lastMillis = Number.NaN;
 let lastMillisText = '';
 
-function millisText(ms: number): string {
+export function millisText(ms: number): string {
   if (ms !== lastMillis) {
     lastMillisText = String(ms);
     lastMillis = ms;

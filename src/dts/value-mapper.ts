@@ -141,6 +141,19 @@ function bitMapper(column: ColumnSchema): ValueMapper {
  * plain MySQL decimal (`-`? digits, optionally `.` and digits).
  */
 function decimalPrecisionScale(text: string): { precision: number; scale: number } | null {
+  return scanDecimal(text) ? { precision: scannedPrecision, scale: scannedScale } : null;
+}
+
+/** Set by scanDecimal: the precision and scale of the last text it accepted. */
+export let scannedPrecision = 0;
+export let scannedScale = 0;
+
+/**
+ * decimalPrecisionScale without an object per value, for the encoder's direct path: true
+ * when the text is a plain MySQL decimal, its precision and scale then in
+ * scannedPrecision and scannedScale.
+ */
+export function scanDecimal(text: string): boolean {
   const length = text.length;
   let i = length > 0 && text.charCodeAt(0) === 45 ? 1 : 0;
   const integerStart = i;
@@ -148,21 +161,23 @@ function decimalPrecisionScale(text: string): { precision: number; scale: number
   for (; i < length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46) break;
-    if (c < 48 || c > 57) return null;
+    if (c < 48 || c > 57) return false;
     if (significant > 0 || c !== 48) significant++;
   }
-  if (i === integerStart) return null;
+  if (i === integerStart) return false;
   let scale = 0;
   if (i < length) {
     const fractionStart = ++i;
     for (; i < length; i++) {
       const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) return null;
+      if (c < 48 || c > 57) return false;
     }
     scale = length - fractionStart;
-    if (scale === 0) return null;
+    if (scale === 0) return false;
   }
-  return { precision: Math.max(1, significant + scale), scale };
+  scannedPrecision = Math.max(1, significant + scale);
+  scannedScale = scale;
+  return true;
 }
 
 function decimalMapper(column: ColumnSchema): ValueMapper {
@@ -181,7 +196,7 @@ function decimalMapper(column: ColumnSchema): ValueMapper {
  * consumer that prints the double sees `1.1`, not the widened `1.100000023841858`, and
  * one that narrows it to a float gets the stored float back. Zero keeps its sign.
  */
-function shortestFloat32(value: number): number {
+export function shortestFloat32(value: number): number {
   const f = Math.fround(value);
   if (f === 0 || !Number.isFinite(f)) return f;
   for (let digits = 1; digits < 9; digits++) {
@@ -302,7 +317,7 @@ function yearMapper(column: ColumnSchema): ValueMapper {
 }
 
 /** MySQL's charset name as the DTS consumers know it. */
-function dtsCharset(column: ColumnSchema): string {
+export function dtsCharset(column: ColumnSchema): string {
   if (column.type === 'binary' || column.type === 'varbinary' || column.charset === 'binary') return 'binary';
   if (column.charset === null) throw wrongValue(column, null, 'a charset in the schema for a character column');
   // The public Java demo has no mapping for utf8mb3.

@@ -8,15 +8,60 @@ import type { ColumnValue } from '../model/column-value.ts';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.ts';
 import type { RawValue } from './zongji-exact-rows.ts';
 
+/**
+ * The row's values in their exact forms. The result may be `raw` itself (when no value
+ * needed a change): it is not copied, so neither array is to be changed afterwards.
+ */
 export function normalizeRow(schema: TableSchema, raw: readonly RawValue[]): ColumnValue[] {
   const cols = schema.columns;
   if (raw.length !== cols.length) {
     throw new SyncError('SCHEMA_UNKNOWN_TABLE',
       `row of ${schema.database}.${schema.table} has ${raw.length} columns but the schema in force has ${cols.length}`);
   }
-  const out: ColumnValue[] = new Array(cols.length);
-  for (let i = 0; i < cols.length; i++) out[i] = normalizeValue(cols[i]!, raw[i]!);
+  // Every row of the binlog passes here: what each column may need is settled once per
+  // schema, and a value already in its exact form (most are) is kept as it is. When every
+  // value is (the rows of the binlog reader mostly are), the row's own array is returned.
+  const kinds = columnKinds(schema);
+  const n = cols.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const v = raw[i];
+    const kind = kinds[i];
+    if (v === undefined || !(v === null || kind === KEEP || (kind === INTEGER && typeof v === 'bigint'))) break;
+  }
+  if (i === n) return raw as ColumnValue[];
+  const out: ColumnValue[] = new Array(n);
+  for (let j = 0; j < n; j++) {
+    const v = raw[j];
+    const kind = kinds[j];
+    if (v === null || v === undefined) out[j] = null;
+    else if (kind === KEEP || (kind === INTEGER && typeof v === 'bigint')) out[j] = v as ColumnValue;
+    else out[j] = normalizeValue(cols[j]!, v);
+  }
   return out;
+}
+
+const KEEP = 0;
+const INTEGER = 1;
+const OTHER = 2;
+const INTEGER_TYPES = new Set<string>(['tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'bit']);
+/** The types normalizeValue changes besides integers; it keeps every other value as it is. */
+const OTHER_TYPES = new Set<string>(['binary', 'json', 'uuid', 'inet4', 'inet6']);
+const kindsByTable = new WeakMap<TableSchema, Uint8Array>();
+
+let lastSchema: TableSchema | null = null;
+let lastKinds: Uint8Array = new Uint8Array(0);
+
+function columnKinds(schema: TableSchema): Uint8Array {
+  if (schema === lastSchema) return lastKinds;
+  let kinds = kindsByTable.get(schema);
+  if (kinds === undefined) {
+    kinds = Uint8Array.from(schema.columns, (c) => (INTEGER_TYPES.has(c.type) ? INTEGER : OTHER_TYPES.has(c.type) ? OTHER : KEEP));
+    kindsByTable.set(schema, kinds);
+  }
+  lastSchema = schema;
+  lastKinds = kinds;
+  return kinds;
 }
 
 export function normalizeValue(col: ColumnSchema, v: RawValue): ColumnValue {

@@ -32,6 +32,7 @@ export type RawValue = null | bigint | string | number | Buffer | TemporalValue 
 
 /** Binlog column type codes (MYSQL_TYPE_*) the shim reads itself. */
 const T = {
+  FLOAT: 4, DOUBLE: 5, NEWDECIMAL: 246,
   DATE: 10, YEAR: 13, BIT: 16, TIMESTAMP2: 17, DATETIME2: 18, TIME2: 19,
   ENUM: 247, TINY_BLOB: 249, MEDIUM_BLOB: 250, LONG_BLOB: 251, BLOB: 252,
   VAR_STRING: 253, STRING: 254, GEOMETRY: 255, VARCHAR: 15,
@@ -96,91 +97,362 @@ interface RowsEventThis {
   _zongji: unknown;
 }
 
+/*
+ * Speed: every row of the binlog passes here, so the row reader is built for it. What
+ * depends on the table map only (each column's reader, its signedness, sizes) is settled
+ * once per table map (compileColumns) instead of per value; the row is read from the
+ * packet buffer with a local offset (the parser's `_offset` is an accessor onto the
+ * packet), written back once per row or before a value zongji reads itself; integers,
+ * FLOAT, DOUBLE and DECIMAL are read here instead of by zongji's readMysqlValue (which
+ * goes through `arguments`, a DataView per float, a copy and string padding per decimal,
+ * and a string for every BIGINT beyond 2^53), giving the same values; and string bytes
+ * are copied without an intermediate view. Values are the same as zongji would give (and
+ * the type zoo integration test checks them all against the server's own text).
+ */
+
+/** How a column's value is read; settled per table map. */
+const enum Kind {
+  Int8, UInt8, Int16, UInt16, Int24, UInt24, Int32, UInt32, Int64, UInt64,
+  Float, Double, Decimal, Bit, Year, Date, Datetime2, Time2, Timestamp2, Enum,
+  /** VARCHAR, VAR_STRING, STRING: a 1- or 2-byte length (`size`), the bytes */
+  String,
+  /** BLOB and TEXT types: a `size`-byte length, the bytes */
+  Blob,
+  Geometry,
+  Compressed,
+  /** classic (pre-5.6) TIMESTAMP, DATETIME, TIME: zongji's text, parsed back */
+  ClassicTemporal,
+  /** SET, MySQL JSON and anything else: zongji's value as it is */
+  Zongji,
+}
+
+interface ColumnReader {
+  readonly kind: Kind;
+  /** a size in bytes (length prefix, ENUM size, BIT bytes) or the fractional digits of a temporal type */
+  readonly size: number;
+  readonly decimal: DecimalLayout | null;
+  readonly enumValues: readonly string[] | undefined;
+  readonly column: ZongjiColumn;
+}
+
+interface DecimalLayout {
+  readonly scale: number;
+  /** digits of the integer part (precision - scale) */
+  readonly intDigits: number;
+  /** bytes of the leading partial group of integer digits, and of the trailing partial group of fraction digits */
+  readonly intLead: number;
+  readonly fracTail: number;
+  /** full 9-digit groups (4 bytes each) */
+  readonly intGroups: number;
+  readonly fracGroups: number;
+  /** digits of the trailing partial fraction group */
+  readonly fracTailDigits: number;
+  readonly size: number;
+}
+
+const DECIMAL_GROUP_BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+
+function decimalLayout(precision: number, scale: number): DecimalLayout {
+  const integral = precision - scale;
+  const intGroups = Math.floor(integral / 9);
+  const fracGroups = Math.floor(scale / 9);
+  const intLead = DECIMAL_GROUP_BYTES[integral - intGroups * 9]!;
+  const fracTailDigits = scale - fracGroups * 9;
+  const fracTail = DECIMAL_GROUP_BYTES[fracTailDigits]!;
+  return { scale, intDigits: integral, intLead, fracTail, intGroups, fracGroups, fracTailDigits, size: intLead + intGroups * 4 + fracGroups * 4 + fracTail };
+}
+
+/** Readers of a table map's columns, by its columns array (zongji makes a new one per TableMap event). */
+const compiled = new WeakMap<readonly ZongjiColumn[], ColumnReader[]>();
+
+let lastColumns: readonly ZongjiColumn[] | null = null;
+let lastReaders: ColumnReader[] = [];
+
+function readersFor(tableMap: ZongjiTableMap): ColumnReader[] {
+  if (tableMap.columns === lastColumns) return lastReaders;
+  let readers = compiled.get(tableMap.columns);
+  if (readers === undefined) {
+    readers = tableMap.columns.map((c, i) => compileColumn(c, tableMap.columnSchemas[i] as ZongjiColumnSchema | undefined));
+    compiled.set(tableMap.columns, readers);
+  }
+  lastColumns = tableMap.columns;
+  lastReaders = readers;
+  return readers;
+}
+
+interface ZongjiColumnSchema { UNSIGNED?: boolean; COLUMN_TYPE?: string; ENUM_VALUES?: string[] }
+
+function compileColumn(column: ZongjiColumn, schema: ZongjiColumnSchema | undefined): ColumnReader {
+  const meta = column.metadata ?? {};
+  const r = (kind: Kind, size = 0, decimal: DecimalLayout | null = null): ColumnReader =>
+    ({ kind, size, decimal, enumValues: schema?.ENUM_VALUES, column });
+  switch (column.type) {
+    case T.TINY: case T.SHORT: case T.INT24: case T.LONG: case T.LONGLONG: {
+      // As zongji decides it (common.js parseAnyInt): the binlog's signedness, else the column type.
+      const unsigned = schema?.UNSIGNED !== undefined ? schema.UNSIGNED : (schema?.COLUMN_TYPE ?? '').indexOf('unsigned') !== -1;
+      switch (column.type) {
+        case T.TINY: return r(unsigned ? Kind.UInt8 : Kind.Int8);
+        case T.SHORT: return r(unsigned ? Kind.UInt16 : Kind.Int16);
+        case T.INT24: return r(unsigned ? Kind.UInt24 : Kind.Int24);
+        case T.LONG: return r(unsigned ? Kind.UInt32 : Kind.Int32);
+        default: return r(unsigned ? Kind.UInt64 : Kind.Int64);
+      }
+    }
+    case T.FLOAT: return r(Kind.Float);
+    case T.DOUBLE: return r(Kind.Double);
+    case T.NEWDECIMAL: {
+      const layout = decimalLayout(meta.precision ?? 0, meta.decimals ?? 0);
+      return r(Kind.Decimal, layout.size, layout);
+    }
+    case T.BIT: return r(Kind.Bit, ((meta.bits ?? 1) + 7) >> 3);
+    case T.YEAR: return r(Kind.Year);
+    case T.DATE: return r(Kind.Date);
+    case T.DATETIME2: return r(Kind.Datetime2, meta.decimals ?? 0);
+    case T.TIME2: return r(Kind.Time2, meta.decimals ?? 0);
+    case T.TIMESTAMP2: return r(Kind.Timestamp2, meta.decimals ?? 0);
+    case T.ENUM: return r(Kind.Enum, meta.size ?? 1);
+    case T.VARCHAR: case T.VAR_STRING: case T.STRING: return r(Kind.String, (meta.max_length ?? 0) > 255 ? 2 : 1);
+    case T.TINY_BLOB: case T.BLOB: case T.MEDIUM_BLOB: case T.LONG_BLOB: return r(Kind.Blob, meta.length_size ?? 2);
+    case T.GEOMETRY: return r(Kind.Geometry, meta.length_size ?? 4);
+    case T.VARCHAR_COMPRESSED: case T.BLOB_COMPRESSED: return r(Kind.Compressed);
+    case T.TIMESTAMP: case T.DATETIME: case T.TIME: return r(Kind.ClassicTemporal);
+    default:
+      // SET (labels), JSON (text with jsonStrings), and anything unforeseen.
+      return r(Kind.Zongji);
+  }
+}
+
+// Population counts of a byte, for the columns-present bitmap.
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x; x >>= 1) n += x & 1;
+  return n;
+});
+
 function bitCount(buf: Buffer): number {
   let n = 0;
-  for (const byte of buf) {
-    let b = byte;
-    while (b) { n += b & 1; b >>= 1; }
-  }
+  for (let i = 0; i < buf.length; i++) n += BITS_SET[buf[i]!]!;
   return n;
 }
 
+/** The parser's position while a row is read: a local copy of its `_offset` accessor. */
+let at = 0;
+
 function readRow(parser: ZongjiParser, tableMap: ZongjiTableMap, present: Buffer, zongji: unknown, readMysqlValue: ReadMysqlValue): RawValue[] {
-  const nullBitmap = parser.parseBuffer((bitCount(present) + 7) >> 3);
-  const columns = tableMap.columns;
-  const row: RawValue[] = new Array(columns.length);
-  for (let i = 0, nullIndex = 0; i < columns.length; i++) {
+  const readers = readersFor(tableMap);
+  const buf = parser._buffer;
+  at = parser._offset;
+  const nullBitmap = at;
+  at += (bitCount(present) + 7) >> 3;
+  const n = readers.length;
+  const row: RawValue[] = new Array(n);
+  for (let i = 0, nullIndex = 0; i < n; i++) {
     if ((present[i >> 3]! & (1 << (i & 7))) === 0) {
       row[i] = null;
       continue;
     }
-    const isNull = (nullBitmap[nullIndex >> 3]! & (1 << (nullIndex & 7))) !== 0;
+    const isNull = (buf[nullBitmap + (nullIndex >> 3)]! & (1 << (nullIndex & 7))) !== 0;
     nullIndex++;
-    row[i] = isNull ? null : readValue(parser, columns[i]!, i, tableMap, zongji, readMysqlValue);
+    row[i] = isNull ? null : readValue(parser, buf, readers[i]!, i, tableMap, zongji, readMysqlValue);
   }
+  parser._offset = at;
   return row;
 }
 
-function readValue(p: ZongjiParser, column: ZongjiColumn, index: number, tableMap: ZongjiTableMap, zongji: unknown, readMysqlValue: ReadMysqlValue): RawValue {
-  const meta = column.metadata ?? {};
-  switch (column.type) {
-    case T.TINY: case T.SHORT: case T.INT24: case T.LONG: case T.LONGLONG: {
-      const v = readMysqlValue(p, column, tableMap.columnSchemas[index], tableMap, zongji);
-      return BigInt(v as number | string);
+function readValue(p: ZongjiParser, buf: Buffer, r: ColumnReader, index: number, tableMap: ZongjiTableMap, zongji: unknown, readMysqlValue: ReadMysqlValue): RawValue {
+  const o = at;
+  switch (r.kind) {
+    case Kind.Int8: at = o + 1; return BigInt(buf.readInt8(o));
+    case Kind.UInt8: at = o + 1; return BigInt(buf[o]!);
+    case Kind.Int16: at = o + 2; return BigInt(buf.readInt16LE(o));
+    case Kind.UInt16: at = o + 2; return BigInt(buf.readUInt16LE(o));
+    case Kind.Int24: at = o + 3; return BigInt(buf.readIntLE(o, 3));
+    case Kind.UInt24: at = o + 3; return BigInt(buf.readUIntLE(o, 3));
+    case Kind.Int32: at = o + 4; return BigInt(buf.readInt32LE(o));
+    case Kind.UInt32: at = o + 4; return BigInt(buf.readUInt32LE(o));
+    case Kind.Int64: {
+      at = o + 8;
+      // Below 2^53 in magnitude the two halves make an exact double: one BigInt instead of four bigint steps.
+      const high = buf.readInt32LE(o + 4);
+      if (high >= -0x200000 && high < 0x200000) return BigInt(high * 0x100000000 + buf.readUInt32LE(o));
+      return buf.readBigInt64LE(o);
     }
-    case T.BIT: {
-      const bytes = p.parseBuffer(((meta.bits ?? 1) + 7) >> 3);
+    case Kind.UInt64: {
+      at = o + 8;
+      const high = buf.readUInt32LE(o + 4);
+      if (high < 0x200000) return BigInt(high * 0x100000000 + buf.readUInt32LE(o));
+      return buf.readBigUInt64LE(o);
+    }
+    case Kind.Float: at = o + 4; return buf.readFloatLE(o);
+    case Kind.Double: at = o + 8; return buf.readDoubleLE(o);
+    case Kind.Decimal: at = o + r.size; return readDecimal(buf, o, r.decimal!);
+    case Kind.Bit: {
+      at = o + r.size;
       let v = 0n;
-      for (const b of bytes) v = (v << 8n) | BigInt(b);
+      for (let i = o; i < at; i++) v = (v << 8n) | BigInt(buf[i]!);
       return v;
     }
-    case T.YEAR: {
-      const v = p.parseUnsignedNumber(1);
+    case Kind.Year: {
+      at = o + 1;
+      const v = buf[o]!;
       return temporal(false, v === 0 ? 0 : 1900 + v, null, null, null, null, null, null);
     }
-    case T.DATE: {
-      const v = p.parseUnsignedNumber(3);
+    case Kind.Date: {
+      at = o + 3;
+      const v = buf.readUIntLE(o, 3);
       return temporal(false, Math.floor(v / 512), (v >> 5) & 15, v & 31, null, null, null, null);
     }
-    case T.DATETIME2: return readDatetime2(p, meta.decimals ?? 0);
-    case T.TIME2: return readTime2(p, meta.decimals ?? 0);
-    case T.TIMESTAMP2: {
-      const seconds = p._buffer.readUInt32BE(p._offset);
-      p._offset += 4;
-      return { kind: 'timestamp', epochSeconds: seconds, micros: readFraction(p, meta.decimals ?? 0) };
+    case Kind.Datetime2: return readDatetime2(buf, r.size);
+    case Kind.Time2: return readTime2(buf, r.size);
+    case Kind.Timestamp2: {
+      const seconds = buf.readUInt32BE(o);
+      at = o + 4;
+      return { kind: 'timestamp', epochSeconds: seconds, micros: readFraction(buf, r.size) };
     }
-    case T.ENUM: {
-      const n = p.parseUnsignedNumber(meta.size ?? 1);
+    case Kind.Enum: {
+      const n = r.size === 1 ? buf[o]! : buf.readUIntLE(o, r.size);
+      at = o + r.size;
       // 0 is the invalid value MySQL stores for a bad label in non-strict mode: it prints ''.
-      return n === 0 ? '' : tableMap.columnSchemas[index]?.ENUM_VALUES?.[n - 1] ?? String(n);
+      return n === 0 ? '' : r.enumValues?.[n - 1] ?? String(n);
     }
-    case T.VARCHAR: case T.VAR_STRING: case T.STRING: {
-      const size = p.parseUnsignedNumber((meta.max_length ?? 0) > 255 ? 2 : 1);
-      return Buffer.from(p.parseBuffer(size));
+    case Kind.String: {
+      const size = r.size === 1 ? buf[o]! : buf.readUInt16LE(o);
+      return copyBytes(buf, o + r.size, size);
     }
-    case T.TINY_BLOB: case T.BLOB: case T.MEDIUM_BLOB: case T.LONG_BLOB: {
-      const size = p.parseUnsignedNumber(meta.length_size ?? 2);
-      return Buffer.from(p.parseBuffer(size));
+    case Kind.Blob: {
+      const size = r.size === 1 ? buf[o]! : r.size === 2 ? buf.readUInt16LE(o) : buf.readUIntLE(o, r.size);
+      return copyBytes(buf, o + r.size, size);
     }
-    case T.GEOMETRY: {
-      const size = p.parseUnsignedNumber(meta.length_size ?? 4);
+    case Kind.Geometry: {
+      const size = buf.readUIntLE(o, r.size);
       // MySQL's internal geometry is a 4-byte SRID followed by WKB.
-      return Buffer.from(p.parseBuffer(size).subarray(4));
+      if (size < 4) {
+        at = o + r.size + size;
+        return Buffer.alloc(0);
+      }
+      return copyBytes(buf, o + r.size + 4, size - 4);
     }
-    case T.VARCHAR_COMPRESSED: case T.BLOB_COMPRESSED: {
-      const v = readMysqlValue(p, column, tableMap.columnSchemas[index], tableMap, zongji);
+    default: {
+      // Values zongji reads: hand it the parser at this value, take its position back.
+      p._offset = o;
+      const v = zongjiValue(p, r, index, tableMap, zongji, readMysqlValue);
+      at = p._offset;
+      return v;
+    }
+  }
+}
+
+function zongjiValue(p: ZongjiParser, r: ColumnReader, index: number, tableMap: ZongjiTableMap, zongji: unknown, readMysqlValue: ReadMysqlValue): RawValue {
+  const column = r.column;
+  const v = readMysqlValue(p, column, tableMap.columnSchemas[index], tableMap, zongji);
+  switch (r.kind) {
+    case Kind.Compressed:
       return typeof v === 'string' ? iconv.encode(v, iconvName(column.charset)) : (v as Buffer);
-    }
-    case T.TIMESTAMP: case T.DATETIME: case T.TIME: {
+    case Kind.ClassicTemporal:
       // Classic (pre-5.6) temporal formats: zongji formats them as strings (dateStrings,
       // timezone Z); parse those back into components.
-      const v = readMysqlValue(p, column, tableMap.columnSchemas[index], tableMap, zongji);
       return parseTemporalText(String(v), column.type);
-    }
     default:
-      // FLOAT, DOUBLE (numbers are exact here), NEWDECIMAL (exact string), SET (labels),
-      // JSON (text with jsonStrings).
-      return readMysqlValue(p, column, tableMap.columnSchemas[index], tableMap, zongji) as RawValue;
+      // SET (labels), JSON (text with jsonStrings).
+      return v as RawValue;
+  }
+}
+
+/** `size` bytes at `from`, copied (the packet buffer is not ours to keep); moves `at` past them. */
+function copyBytes(buf: Buffer, from: number, size: number): Buffer {
+  at = from + size;
+  const out = Buffer.allocUnsafe(size);
+  if (size <= 64) {
+    for (let i = 0; i < size; i++) out[i] = buf[from + i]!;
+  } else {
+    buf.copy(out, 0, from, at);
+  }
+  return out;
+}
+
+const ZEROS = '000000000000000';
+
+/** `v` (0 <= v < 10^digits, digits <= 15) as exactly `digits` digits. */
+function padded(v: number, digits: number): string {
+  const s = String(v);
+  return s.length >= digits ? s : ZEROS.slice(0, digits - s.length) + s;
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * A DECIMAL (NEWDECIMAL) as its exact text, as zongji's parseNewDecimal writes it: '-' for
+ * a negative value, the integer digits without leading zeros ('0' when none), '.' and
+ * exactly `scale` fraction digits. Storage: big-endian groups of 9 digits in 4 bytes, the
+ * leading integer and trailing fraction groups shorter; the sign in the top bit of the
+ * first byte (set for a positive value); a negative value has every bit inverted. A part
+ * of up to 15 digits is gathered as one (exact) number and printed once.
+ */
+function readDecimal(buf: Buffer, o: number, d: DecimalLayout): string {
+  const negative = (buf[o]! & 0x80) === 0;
+  const mask = negative ? -1 : 0;
+  // The first byte with its sign bit flipped, as the value's own top byte.
+  const first = buf[o]! ^ 0x80;
+  let pos = o;
+  let int: string;
+  if (d.intDigits <= 15) {
+    let v = 0;
+    if (d.intLead > 0) {
+      v = signedBE(buf, pos, d.intLead, first) ^ mask;
+      pos += d.intLead;
+    }
+    for (let g = 0; g < d.intGroups; g++) {
+      v = v * 1e9 + ((pos === o ? signedBE(buf, pos, 4, first) : buf.readInt32BE(pos)) ^ mask);
+      pos += 4;
+    }
+    int = String(v);
+  } else {
+    int = '';
+    if (d.intLead > 0) {
+      const v = signedBE(buf, pos, d.intLead, first) ^ mask;
+      if (v !== 0) int = String(v);
+      pos += d.intLead;
+    }
+    for (let g = 0; g < d.intGroups; g++) {
+      const v = (pos === o ? signedBE(buf, pos, 4, first) : buf.readInt32BE(pos)) ^ mask;
+      int = int === '' ? (v === 0 ? '' : String(v)) : int + padded(v, 9);
+      pos += 4;
+    }
+    if (int === '') int = '0';
+  }
+  const whole = negative ? `-${int}` : int;
+  if (d.scale === 0) return whole;
+  if (d.scale <= 15) {
+    let v = 0;
+    for (let g = 0; g < d.fracGroups; g++) {
+      v = v * 1e9 + ((pos === o ? signedBE(buf, pos, 4, first) : buf.readInt32BE(pos)) ^ mask);
+      pos += 4;
+    }
+    if (d.fracTail > 0) v = v * POWERS_OF_TEN[d.fracTailDigits]! + (signedBE(buf, pos, d.fracTail, pos === o ? first : buf[pos]!) ^ mask);
+    return `${whole}.${padded(v, d.scale)}`;
+  }
+  let fraction = '';
+  for (let g = 0; g < d.fracGroups; g++) {
+    const v = (pos === o ? signedBE(buf, pos, 4, first) : buf.readInt32BE(pos)) ^ mask;
+    fraction += padded(v, 9);
+    pos += 4;
+  }
+  if (d.fracTail > 0) fraction += padded(signedBE(buf, pos, d.fracTail, pos === o ? first : buf[pos]!) ^ mask, d.fracTailDigits);
+  return `${whole}.${fraction}`;
+}
+
+/** DECIMAL(precision, scale) stored at `offset`, as readDecimal reads it from a row (exported for tests). */
+export function decodeDecimal(buf: Buffer, offset: number, precision: number, scale: number): string {
+  return readDecimal(buf, offset, decimalLayout(precision, scale));
+}
+
+/** A signed big-endian integer of 1..4 bytes at pos, with `top` as its first byte. */
+function signedBE(buf: Buffer, pos: number, bytes: number, top: number): number {
+  switch (bytes) {
+    case 1: return (top << 24) >> 24;
+    case 2: return (((top << 24) >> 16) | buf[pos + 1]!);
+    case 3: return (((top << 24) >> 8) | (buf[pos + 1]! << 8) | buf[pos + 2]!);
+    default: return ((top << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
   }
 }
 
@@ -194,23 +466,26 @@ function temporal(negative: boolean, year: number | null, month: number | null, 
   return { kind: 'temporal', negative, year, month, day, hour, minute, second, micros };
 }
 
-/** The fractional part of DATETIME2/TIME2/TIMESTAMP2, in microseconds (unsigned form). */
-function readFraction(p: ZongjiParser, decimals: number): number {
+/** The fractional part of DATETIME2/TIME2/TIMESTAMP2 at `at`, in microseconds (unsigned form). */
+function readFraction(buf: Buffer, decimals: number): number {
+  const o = at;
   switch (decimals) {
     case 0: return 0;
-    case 1: case 2: return p.parseUnsignedNumber(1) * 10000;
-    case 3: case 4: { const v = p._buffer.readUInt16BE(p._offset); p._offset += 2; return v * 100; }
-    default: { const v = p._buffer.readUIntBE(p._offset, 3); p._offset += 3; return v; }
+    case 1: case 2: at = o + 1; return buf[o]! * 10000;
+    case 3: case 4: at = o + 2; return buf.readUInt16BE(o) * 100;
+    default: at = o + 3; return buf.readUIntBE(o, 3);
   }
 }
 
 // DATETIME2: 5 bytes big-endian, offset by 0x8000000000, then the fraction (MySQL's
 // my_datetime_packed_from_binary). Layout of the integer part: year*13+month (17 bits),
 // day (5), hour (5), minute (6), second (6).
-function readDatetime2(p: ZongjiParser, decimals: number): TemporalValue {
-  const int = p._buffer.readUIntBE(p._offset, 5) - 0x8000000000;
-  p._offset += 5;
-  const micros = readFraction(p, decimals);
+function readDatetime2(buf: Buffer, decimals: number): TemporalValue {
+  const o = at;
+  // High byte and low 32 bits: buf.readUIntBE(o, 5) without its generic path.
+  const int = (buf[o]! * 0x100000000 + buf.readUInt32BE(o + 1)) - 0x8000000000;
+  at = o + 5;
+  const micros = readFraction(buf, decimals);
   const ymd = Math.floor(int / 2 ** 17);
   const hms = int % 2 ** 17;
   const ym = Math.floor(ymd / 32);
@@ -221,23 +496,23 @@ function readDatetime2(p: ZongjiParser, decimals: number): TemporalValue {
 // TIME2: 3 bytes big-endian offset by 0x800000, then the fraction; a negative value
 // stores its fraction in reverse order, so it borrows from the integer part (MySQL's
 // my_time_packed_from_binary).
-function readTime2(p: ZongjiParser, decimals: number): TemporalValue {
-  let int = p._buffer.readUIntBE(p._offset, 3) - 0x800000;
-  p._offset += 3;
+function readTime2(buf: Buffer, decimals: number): TemporalValue {
+  const o = at;
+  let int = buf.readUIntBE(o, 3) - 0x800000;
+  at = o + 3;
   let frac = 0; // in microseconds, signed
   if (decimals === 1 || decimals === 2) {
-    let f = p._buffer.readUInt8(p._offset); p._offset += 1;
+    let f = buf.readUInt8(at); at += 1;
     if (int < 0 && f !== 0) { int += 1; f -= 0x100; }
     frac = f * 10000;
   } else if (decimals === 3 || decimals === 4) {
-    let f = p._buffer.readUInt16BE(p._offset); p._offset += 2;
+    let f = buf.readUInt16BE(at); at += 2;
     if (int < 0 && f !== 0) { int += 1; f -= 0x10000; }
     frac = f * 100;
   } else if (decimals >= 5) {
     // 6 bytes in all, offset by 0x800000000000: re-read as one integer
-    p._offset -= 3;
-    const packed = p._buffer.readUIntBE(p._offset, 6) - 0x800000000000;
-    p._offset += 6;
+    const packed = buf.readUIntBE(o, 6) - 0x800000000000;
+    at = o + 6;
     const neg = packed < 0;
     const abs = Math.abs(packed);
     return hmsFromPacked(neg, Math.floor(abs / 2 ** 24), abs % 2 ** 24);
