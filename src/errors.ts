@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   CONSUMER_GROUP_CONFLICT: { retriable: false },
   METRICS_PORT_UNAVAILABLE: { retriable: false },
   SERVER_ID_IN_USE: { retriable: false },
+  SNAPSHOT_WORKER_FAILED: { retriable: true },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

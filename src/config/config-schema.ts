@@ -274,6 +274,7 @@ export const configSchema = z
       .strictObject({
         schema: bool().default(true).describe('Initial schema sync: one DDL record with CREATE TABLE per table, before its rows (modes initial and full).'),
         chunkRows: int(100, 1_000_000).default(10_000).describe('Rows read per chunk of the initial full-data sync (keyset pagination on the primary or NOT NULL unique key).'),
+        workers: int(1, 16).default(2).describe('Threads that read and encode chunks of the initial full-data sync side by side, each with a source connection of its own.'),
         progress: z
           .enum(['auto', 'bar', 'log', 'off'])
           .default('auto')

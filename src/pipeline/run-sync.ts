@@ -163,6 +163,7 @@ async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, che
           config,
           logger: log.child({ phase: 'snapshot' }),
           connection: snapshotConnection,
+          sourceConnection: sourceConnection(config),
           sourceVersion: version,
           serverId: await sourceServerId(source),
           sink,

@@ -61,27 +61,54 @@ export function keyIndexes(t: ChunkTable): number[] {
   });
 }
 
-/** `SELECT … FROM t [WHERE key > after] ORDER BY key LIMIT n`. */
-export function chunkQuery(t: ChunkTable, after: ChunkKey | null, limit: number): string {
-  const { schema, key } = t;
+/**
+ * `SELECT … FROM t [WHERE key > after] [AND key <= upTo] ORDER BY key [LIMIT n]`: the rows
+ * after `after` (from the start when null), up to and including `upTo` when given (a range
+ * whose end nextBoundary found; no LIMIT then), else at most `limit`.
+ */
+export function chunkQuery(t: ChunkTable, after: ChunkKey | null, limit: number, upTo: ChunkKey | null = null): string {
+  const { schema } = t;
   const columns = schema.columns.map(selectExpression).join(', ');
-  const table = `${quoteIdentifier(schema.database)}.${quoteIdentifier(schema.table)}`;
-  const index = `FORCE INDEX (${quoteIdentifier(key.name)})`;
-  const order = key.columns.map(quoteIdentifier).join(', ');
-  const where = after ? ` WHERE ${afterCondition(t, after)}` : '';
-  return `SELECT ${columns} FROM ${table} ${index}${where} ORDER BY ${order} LIMIT ${limit}`;
+  const conditions = [after && keyCondition(t, after, '>'), upTo && keyCondition(t, upTo, '<=')].filter((c) => c);
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  return `SELECT ${columns} FROM ${fromIndex(t)}${where} ORDER BY ${keyOrder(t)}${upTo ? '' : ` LIMIT ${limit}`}`;
 }
 
-/** `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …`: the form the range optimizer turns into one index range. */
-function afterCondition(t: ChunkTable, after: ChunkKey): string {
+/**
+ * The key columns of the `rows`-th row after `after` (`LIMIT 1 OFFSET rows-1`), selected as
+ * chunkQuery selects them: the end of a chunk of `rows` rows, found without sending those
+ * rows (the server walks the index). No row means fewer than `rows` rows remain.
+ */
+export function boundaryQuery(t: ChunkTable, after: ChunkKey | null, rows: number): string {
   const idx = keyIndexes(t);
-  if (after.length !== idx.length) throw new Error(`a resume key of ${after.length} values does not fit key ${t.key.name} of ${idx.length} columns`);
-  const literals = idx.map((i, k) => keyLiteral(t.schema.columns[i]!, t.collations[i] ?? null, Buffer.from(after[k]!, 'hex')));
+  const columns = idx.map((i) => selectExpression(t.schema.columns[i]!)).join(', ');
+  const where = after ? ` WHERE ${keyCondition(t, after, '>')}` : '';
+  return `SELECT ${columns} FROM ${fromIndex(t)}${where} ORDER BY ${keyOrder(t)} LIMIT 1 OFFSET ${rows - 1}`;
+}
+
+function fromIndex(t: ChunkTable): string {
+  return `${quoteIdentifier(t.schema.database)}.${quoteIdentifier(t.schema.table)} FORCE INDEX (${quoteIdentifier(t.key.name)})`;
+}
+
+function keyOrder(t: ChunkTable): string {
+  return t.key.columns.map(quoteIdentifier).join(', ');
+}
+
+/**
+ * key > k: `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR …`; key <= k: `(k1 < v1) OR (k1 = v1 AND
+ * k2 < v2) OR … OR (k1 = v1 AND … AND kn <= vn)`: the forms the range optimizer turns into
+ * one index range.
+ */
+function keyCondition(t: ChunkTable, key: ChunkKey, op: '>' | '<='): string {
+  const idx = keyIndexes(t);
+  if (key.length !== idx.length) throw new Error(`a chunk key of ${key.length} values does not fit key ${t.key.name} of ${idx.length} columns`);
+  const literals = idx.map((i, k) => keyLiteral(t.schema.columns[i]!, t.collations[i] ?? null, Buffer.from(key[k]!, 'hex')));
   const names = idx.map((i) => quoteIdentifier(t.schema.columns[i]!.name));
   const terms: string[] = [];
   for (let k = 0; k < idx.length; k++) {
     const eq = names.slice(0, k).map((n, j) => `${n} = ${literals[j]}`);
-    terms.push(`(${[...eq, `${names[k]} > ${literals[k]}`].join(' AND ')})`);
+    const last = op === '>' ? '>' : k === idx.length - 1 ? '<=' : '<';
+    terms.push(`(${[...eq, `${names[k]} ${last} ${literals[k]}`].join(' AND ')})`);
   }
   return terms.length === 1 ? terms[0]! : `(${terms.join(' OR ')})`;
 }
@@ -118,6 +145,33 @@ export function chunkKeyOf(t: ChunkTable, fields: readonly (Buffer | null)[]): C
   });
 }
 
+/**
+ * A row of a chunk as it came off the wire: where each field's bytes are in one buffer (the
+ * driver's packet), so that reading a row makes no object per field. streamChunk fills the
+ * same object for every row: read it inside the callback, never keep it.
+ */
+export interface TextRow {
+  buf: Buffer;
+  /** fields the row has (the columns the SELECT named, unless the table changed meanwhile) */
+  count: number;
+  /** per field, its first byte in buf; -1 for NULL */
+  readonly starts: Int32Array;
+  /** per field, the byte after its last */
+  readonly ends: Int32Array;
+}
+
+/** A TextRow with room for `width` fields. */
+export function textRow(width: number): TextRow {
+  return { buf: Buffer.alloc(0), count: 0, starts: new Int32Array(width), ends: new Int32Array(width) };
+}
+
+/** The row's fields as Buffers (views of its buffer; null for NULL). */
+export function textRowFields(row: TextRow): (Buffer | null)[] {
+  const out: (Buffer | null)[] = new Array(row.count);
+  for (let i = 0; i < row.count; i++) out[i] = row.starts[i]! < 0 ? null : row.buf.subarray(row.starts[i], row.ends[i]);
+  return out;
+}
+
 /** One selected row (raw field bytes, null for NULL) in the binlog reader's RawValue form. */
 export function rawRow(schema: TableSchema, fields: readonly (Buffer | null)[]): RawValue[] {
   const cols = schema.columns;
@@ -127,50 +181,70 @@ export function rawRow(schema: TableSchema, fields: readonly (Buffer | null)[]):
   const out: RawValue[] = new Array(cols.length);
   for (let i = 0; i < cols.length; i++) {
     const f = fields[i];
-    out[i] = f === null || f === undefined ? null : rawValue(cols[i]!, f);
+    out[i] = f === null || f === undefined ? null : rawValueAt(cols[i]!, f, 0, f.length);
+  }
+  return out;
+}
+
+/** rawRow of a TextRow. */
+export function rawRowOf(schema: TableSchema, row: TextRow): RawValue[] {
+  const cols = schema.columns;
+  if (row.count !== cols.length) {
+    throw new Error(`a row of ${schema.database}.${schema.table} has ${row.count} fields, the schema ${cols.length} columns`);
+  }
+  const { buf, starts, ends } = row;
+  const out: RawValue[] = new Array(cols.length);
+  for (let i = 0; i < cols.length; i++) {
+    const s = starts[i]!;
+    out[i] = s < 0 ? null : rawValueAt(cols[i]!, buf, s, ends[i]!);
   }
   return out;
 }
 
 export function rawValue(c: ColumnSchema, f: Buffer): RawValue {
+  return rawValueAt(c, f, 0, f.length);
+}
+
+/** The RawValue of the field in buf[s, e). */
+export function rawValueAt(c: ColumnSchema, buf: Buffer, s: number, e: number): RawValue {
   switch (c.type) {
     case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'bigint':
-      return integerText(f);
+      return integerText(buf, s, e);
     case 'bit': {
       let v = 0n;
-      for (const b of f) v = (v << 8n) | BigInt(b);
+      for (let i = s; i < e; i++) v = (v << 8n) | BigInt(buf[i]!);
       return v;
     }
     case 'decimal':
-      return f.toString('latin1');
+      return buf.toString('latin1', s, e);
     case 'float': case 'double':
-      return Number(f.toString('latin1'));
+      return Number(buf.toString('latin1', s, e));
     case 'enum': {
-      const n = Number(f.toString('latin1'));
+      const n = Number(buf.toString('latin1', s, e));
       return n === 0 ? '' : c.values?.[n - 1] ?? String(n);
     }
     case 'set': {
-      let bits = BigInt(f.toString('latin1'));
+      let bits = BigInt(buf.toString('latin1', s, e));
       const labels: string[] = [];
       for (let i = 0; bits > 0n; i++, bits >>= 1n) if (bits & 1n) labels.push(c.values?.[i] ?? String(i + 1));
       return labels.join(',');
     }
     case 'datetime':
-      return datetimeBytes(f) ?? temporalText(c, f.toString('latin1'));
+      return datetimeBytes(buf, s, e) ?? temporalText(c, buf.toString('latin1', s, e));
     case 'date': case 'time': case 'year':
-      return temporalText(c, f.toString('latin1'));
+      return temporalText(c, buf.toString('latin1', s, e));
     case 'timestamp':
-      return timestampText(c, f.toString('latin1'));
+      return timestampText(c, buf.toString('latin1', s, e));
     case 'geometry': case 'point': case 'linestring': case 'polygon': case 'multipoint':
     case 'multilinestring': case 'multipolygon': case 'geometrycollection':
       // The stored form: a 4-byte SRID, then WKB; the binlog reader drops the SRID too.
-      return f.subarray(4);
+      return buf.subarray(s + 4, e);
     case 'uuid': case 'inet4': case 'inet6':
-      return f.toString('latin1');
+      return buf.toString('latin1', s, e);
     default:
       // Every string, binary, text, blob and JSON column: the stored bytes (a view into the
       // driver's packet, encoded before the next chunk is read).
-      return f;
+      return buf.subarray(s, e);
   }
 }
 
@@ -178,14 +252,13 @@ export function rawValue(c: ColumnSchema, f: Buffer): RawValue {
  * A decimal integer's text as a bigint. Up to 15 digits it is summed as a number first
  * (exact below 2^53), which is several times cheaper than BigInt(string).
  */
-function integerText(f: Buffer): bigint {
-  const n = f.length;
-  const negative = f[0] === 0x2d;
-  if (n - (negative ? 1 : 0) > 15) return BigInt(f.toString('latin1'));
+function integerText(f: Buffer, s: number, e: number): bigint {
+  const negative = f[s] === 0x2d;
+  if (e - s - (negative ? 1 : 0) > 15) return BigInt(f.toString('latin1', s, e));
   let v = 0;
-  for (let i = negative ? 1 : 0; i < n; i++) {
+  for (let i = negative ? s + 1 : s; i < e; i++) {
     const d = f[i]! - 0x30;
-    if (d < 0 || d > 9) return BigInt(f.toString('latin1')); // throws with the text
+    if (d < 0 || d > 9) return BigInt(f.toString('latin1', s, e)); // throws with the text
     v = v * 10 + d;
   }
   return BigInt(negative ? -v : v);
@@ -201,20 +274,20 @@ function digits(f: Buffer, at: number, count: number): number {
   return v;
 }
 
-/** `YYYY-MM-DD HH:MM:SS[.f…]` read from the bytes, without a string or a regex; null when the shape differs. */
-function datetimeBytes(f: Buffer): TemporalValue | null {
-  const n = f.length;
-  if (n < 19 || f[4] !== 0x2d || f[7] !== 0x2d || f[10] !== 0x20 || f[13] !== 0x3a || f[16] !== 0x3a) return null;
+/** `YYYY-MM-DD HH:MM:SS[.f…]` read from buf[s, e), without a string or a regex; null when the shape differs. */
+function datetimeBytes(f: Buffer, s: number, e: number): TemporalValue | null {
+  const n = e - s;
+  if (n < 19 || f[s + 4] !== 0x2d || f[s + 7] !== 0x2d || f[s + 10] !== 0x20 || f[s + 13] !== 0x3a || f[s + 16] !== 0x3a) return null;
   let micros = 0;
   if (n > 19) {
-    if (f[19] !== 0x2e || n > 26) return null;
-    const frac = digits(f, 20, n - 20);
+    if (f[s + 19] !== 0x2e || n > 26) return null;
+    const frac = digits(f, s + 20, n - 20);
     if (frac < 0) return null;
     micros = frac * 10 ** (26 - n);
   }
-  const y = digits(f, 0, 4), mo = digits(f, 5, 2), d = digits(f, 8, 2), h = digits(f, 11, 2), mi = digits(f, 14, 2), s = digits(f, 17, 2);
-  if ((y | mo | d | h | mi | s) < 0) return null;
-  return temporal(false, y, mo, d, h, mi, s, micros);
+  const y = digits(f, s, 4), mo = digits(f, s + 5, 2), d = digits(f, s + 8, 2), h = digits(f, s + 11, 2), mi = digits(f, s + 14, 2), sec = digits(f, s + 17, 2);
+  if ((y | mo | d | h | mi | sec) < 0) return null;
+  return temporal(false, y, mo, d, h, mi, sec, micros);
 }
 
 function temporal(negative: boolean, year: number | null, month: number | null, day: number | null,

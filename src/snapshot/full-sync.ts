@@ -27,25 +27,31 @@ import { encodeEvent } from '../dts/encoder.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
-import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
-import { messageKey } from '../pipeline/message-key.ts';
+import type { DdlEvent, SourceInfo } from '../model/change-event.ts';
 import { OversizedRecords } from '../pipeline/oversized-record.ts';
 import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
 import { partitionFor } from '../sink/partitioner.ts';
-import { normalizeRow } from '../source/row-normalizer.ts';
-import { type ChunkTable, rawRow } from './chunk-query.ts';
+import type { SourceConnectionOptions } from '../source/source-inspector.ts';
+import { ChunkPool, type ChunkResult } from './chunk-pool.ts';
+import type { ChunkKey, ChunkTable } from './chunk-query.ts';
+import type { ChunkTableContext } from './chunk-worker.ts';
+import { chunkMessages } from './encoded-chunk.ts';
 import { SnapshotProgress } from './progress.ts';
 import { recordRowsRead } from '../ops/metrics.ts';
-import { consistentBinlogPosition, estimateRows, prepareSnapshotConnection, readChunkTable, showCreateTable, streamChunk } from './snapshot-source.ts';
+import { consistentBinlogPosition, estimateRows, nextBoundary, prepareSnapshotConnection, readChunkTable, showCreateTable } from './snapshot-source.ts';
 
-/** Chunks sent but not yet acknowledged: reading the next chunk overlaps sending this many. */
+/** Chunks sent but not yet acknowledged: reading the next chunks overlaps sending this many. */
 const MAX_CHUNKS_IN_FLIGHT = 3;
+/** Chunks handed to the workers and not sent yet, per worker: one being read, one waiting its turn to be sent. */
+const READ_AHEAD_PER_WORKER = 2;
 
 export interface FullSyncOptions {
   readonly config: SyncConfig;
   readonly logger: Logger;
   /** a connection the full sync may reconfigure (prepareSnapshotConnection) */
   readonly connection: Connection;
+  /** how the chunk workers connect to the source (each opens its own connection) */
+  readonly sourceConnection: SourceConnectionOptions;
   readonly sourceVersion: string;
   readonly serverId: number;
   readonly sink: KafkaSink;
@@ -84,6 +90,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
   o.checkpoint.setSnapshot(state, true);
   await prepareSnapshotConnection(o.connection);
   const progress = new SnapshotProgress(o.config.snapshot.progress, o.logger);
+  const pool = new ChunkPool(o.config.snapshot.workers, o.sourceConnection);
   try {
     for (let i = 0; i < state.tables.length; i++) {
       if (o.signal.aborted) return;
@@ -92,7 +99,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
         state = { ...state, tables: state.tables.map((x, j) => (j === i ? t : x)) };
         o.checkpoint.setSnapshot(state, now);
       };
-      await copyTable(o, state.tables[i]!, update, progress);
+      await copyTable(o, pool, state.tables[i]!, update, progress);
     }
     if (o.signal.aborted) return;
     o.checkpoint.reset(state.start);
@@ -101,11 +108,13 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
     o.logger.info({ tables: state.tables.length, rows, streamFrom: formatBinlogPosition(state.start) }, 'initial full-data sync done');
   } finally {
     progress.stop();
+    await pool.close();
   }
 }
 
 async function copyTable(
   o: FullSyncOptions,
+  pool: ChunkPool,
   initial: SnapshotTableState,
   update: (t: SnapshotTableState, now?: boolean) => void,
   progress: SnapshotProgress,
@@ -127,41 +136,79 @@ async function copyTable(
     update(t, true);
   }
   progress.begin(name, await estimateRows(connection, t.database, t.table), t.rows);
-  o.logger.info({ table: name, key: table.key.name, resumeAfterRows: t.rows, lowWatermark: formatBinlogPosition(low) },
+  o.logger.info({ table: name, key: table.key.name, resumeAfterRows: t.rows, lowWatermark: formatBinlogPosition(low), workers: pool.size },
     t.rows > 0 ? 'resuming the full-data sync of a table after its last acknowledged chunk' : 'full-data sync of a table');
 
+  const context = (ct: ChunkTable): ChunkTableContext => ({
+    table: ct, lowWatermark: low, sourceVersion: o.sourceVersion, serverId: o.serverId, partitionPolicy: config.partitionPolicy, partitionCount,
+  });
+  let tableId = pool.addTable(context(table));
   const limit = config.snapshot.chunkRows;
+  /** chunks handed to the workers, in key order: each is sent once every earlier one is */
+  const reads: ReadChunk[] = [];
   const inFlight: Promise<void>[] = [];
-  let after = t.lastKey;
   let read = t.rows;
   let acked = t;
-  for (;;) {
-    if (o.signal.aborted) break;
-    let encoder = new ChunkEncoder(o, table, low, topic, partitionCount);
-    let end = await streamChunk(connection, table, after, limit, (fields) => encoder.add(fields));
-    if (encoder.schemaChanged) {
-      // The table was altered since its schema was read: read both again.
-      table = await readChunkTable(connection, t.database, t.table);
-      encoder = new ChunkEncoder(o, table, low, topic, partitionCount);
-      end = await streamChunk(connection, table, after, limit, (fields) => encoder.add(fields));
-      if (encoder.schemaChanged) throw new SyncError('SOURCE_QUERY_FAILED', `${name} keeps changing its columns during its full-data sync`);
+
+  const readChunk = (after: ChunkKey | null, upTo: ChunkKey | null): void => {
+    const result = pool.read(tableId, after, upTo, limit);
+    result.catch(() => {}); // awaited in order by sendOldest; a chunk left unread at a stop rejects unseen
+    reads.push({ after, upTo, tableId, result });
+  };
+
+  /** Sends the oldest chunk read (or being read) and returns what it held. */
+  const sendOldest = async (): Promise<ChunkResult> => {
+    const chunk = reads.shift()!;
+    let result = await chunk.result;
+    for (let readWith = chunk.tableId, attempts = 1; result.schemaChanged; attempts++) {
+      // The table was altered since its schema was read: read the schema again (once per
+      // change; a chunk read with an older one only needs reading again) and the chunk.
+      if (attempts > 2) throw new SyncError('SOURCE_QUERY_FAILED', `${name} keeps changing its columns during its full-data sync`);
+      if (readWith === tableId) {
+        table = await readChunkTable(connection, t.database, t.table);
+        tableId = pool.addTable(context(table));
+      }
+      readWith = tableId;
+      result = await pool.read(tableId, chunk.after, chunk.upTo, limit);
     }
-    if (end.count === 0) break;
-    after = end.lastKey;
-    read += end.count;
-    recordRowsRead(t.database, t.table, 'snapshot', end.count);
-    const reached: SnapshotTableState = { ...t, lastKey: after, rows: read };
+    read += result.count;
+    recordRowsRead(t.database, t.table, 'snapshot', result.count);
+    const messages = admitted(o, topic, name, chunkMessages(result.records, {
+      topic, timestamp: String(result.readAtMs), nextId: () => o.checkpoint.nextId(),
+    }));
+    const reached: SnapshotTableState = { ...t, lastKey: chunk.upTo ?? result.lastKey ?? chunk.after, rows: read };
     // Sends are acknowledged in the order issued (KafkaSink keeps order), so `reached`
     // only ever moves forward.
-    const sent = sink.send(encoder.messages).then(() => {
+    const sent = sink.send(messages).then(() => {
       acked = reached;
       update(reached);
       progress.update(name, reached.rows);
+      pool.recycle(result);
     });
     sent.catch(() => {}); // awaited below; this only keeps an early rejection from counting as unhandled
     inFlight.push(sent);
     if (inFlight.length >= MAX_CHUNKS_IN_FLIGHT) await inFlight.shift();
-    if (end.count < limit) break;
+    return result;
+  };
+
+  // The main thread finds where each chunk ends (nextBoundary: the server walks the index
+  // without sending rows) and hands the ranges to the workers, which read and encode them
+  // side by side; the chunks are sent in key order as they come back. The last chunk has no
+  // end: it is read with a row limit, and when it comes back full, the copy goes on after it.
+  let after = t.lastKey;
+  for (;;) {
+    if (o.signal.aborted) break;
+    const upTo = await nextBoundary(connection, table, after, limit);
+    readChunk(after, upTo);
+    if (upTo !== null) {
+      after = upTo;
+      if (reads.length >= pool.size * READ_AHEAD_PER_WORKER) await sendOldest();
+      continue;
+    }
+    let last = await sendOldest();
+    while (reads.length > 0) last = await sendOldest();
+    if (last.count < limit) break;
+    after = last.lastKey;
   }
   await Promise.all(inFlight);
   if (o.signal.aborted) return;
@@ -169,43 +216,24 @@ async function copyTable(
   progress.finish(name);
 }
 
-function sourceInfo(o: FullSyncOptions, low: CheckpointPosition, seconds: number): SourceInfo {
-  return { position: low, transactionStart: low, commitTimestamp: seconds, serverId: o.serverId, threadId: 0, gtid: low.gtid };
+interface ReadChunk {
+  readonly after: ChunkKey | null;
+  readonly upTo: ChunkKey | null;
+  /** the schema (ChunkPool.addTable) it is read with */
+  readonly tableId: number;
+  readonly result: Promise<ChunkResult>;
 }
 
-/** Turns a chunk's rows into INIT records as they arrive. */
-class ChunkEncoder {
-  readonly messages: SinkMessage[] = [];
-  schemaChanged = false;
-  private readonly o: FullSyncOptions;
-  private readonly table: ChunkTable;
-  private readonly topic: string;
-  private readonly partitionCount: number;
-  private readonly source: SourceInfo;
-  private readonly now = Date.now();
-  private readonly timestamp = String(this.now);
+/** The messages kafka.oversizedRecord lets through (all of them, unless one is over the limit). */
+function admitted(o: FullSyncOptions, topic: string, name: string, messages: SinkMessage[]): SinkMessage[] {
+  const limit = o.sink.recordLimit(topic).bytes;
+  const fits = (m: SinkMessage) => m.value.length + (m.key?.length ?? 0) <= limit;
+  if (messages.every(fits)) return messages;
+  return messages.filter((m) => fits(m) || oversizedFor(o).admit(topic, m.key, m.value, `INIT of ${name}`, 'the initial snapshot'));
+}
 
-  constructor(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number) {
-    this.o = o;
-    this.table = table;
-    this.topic = topic;
-    this.partitionCount = partitionCount;
-    this.source = sourceInfo(o, low, Math.floor(this.now / 1000));
-  }
-
-  add(fields: (Buffer | null)[]): void {
-    const { schema } = this.table;
-    if (this.schemaChanged || fields.length !== schema.columns.length) {
-      this.schemaChanged = true;
-      return;
-    }
-    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRow(schema, fields)), source: this.source };
-    const key = messageKey(change);
-    const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: this.now });
-    if (!oversizedFor(this.o).admit(this.topic, key, value, `INIT of ${schema.database}.${schema.table}`, 'the initial snapshot')) return;
-    const partition = partitionFor(this.o.config.partitionPolicy, this.partitionCount, { database: schema.database, table: schema.table, key });
-    this.messages.push({ topic: this.topic, partition, key, value, timestamp: this.timestamp });
-  }
+function sourceInfo(o: FullSyncOptions, low: CheckpointPosition, seconds: number): SourceInfo {
+  return { position: low, transactionStart: low, commitTimestamp: seconds, serverId: o.serverId, threadId: 0, gtid: low.gtid };
 }
 
 /** kafka.oversizedRecord for the snapshot's rows (src/pipeline/oversized-record.ts), one count per full-data sync. */

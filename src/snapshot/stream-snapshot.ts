@@ -26,7 +26,7 @@ import type { SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
-import type { ChunkTable } from './chunk-query.ts';
+import { type ChunkTable, textRowFields } from './chunk-query.ts';
 import { type ChunkEnd, consistentBinlogPosition, streamChunk } from './snapshot-source.ts';
 
 /**
@@ -83,7 +83,8 @@ export async function runStreamSnapshot<T>(o: StreamSnapshotOptions<T>, reconcil
     const low = await consistentBinlogPosition(o.connection);
     reconciler.prune(low);
     const records: { key: string; record: T }[] = [];
-    const end = await streamChunk(o.connection, o.table, after, o.chunkRows, (fields) => {
+    const end = await streamChunk(o.connection, o.table, after, o.chunkRows, (row) => {
+      const fields = textRowFields(row);
       if (fields.length !== o.table.schema.columns.length) {
         throw new SyncError('SOURCE_QUERY_FAILED', `${name} changed its columns during its full-data sync; it is copied again after a restart`);
       }

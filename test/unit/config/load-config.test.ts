@@ -77,7 +77,7 @@ test('defaults are applied to every option left out', () => {
       partitionPolicy: 'single',
       ddl: { emit: false },
       mode: 'initial',
-      snapshot: { schema: true, chunkRows: 10000, progress: 'auto' },
+      snapshot: { schema: true, chunkRows: 10000, workers: 2, progress: 'auto' },
       checkpoint: { file: '/etc/dts/checkpoint.json', intervalMs: 1000 },
       log: { level: 'info' },
       metrics: { port: 0, host: '0.0.0.0', stallSeconds: 60 },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ChunkTable, chunkKeyOf, chunkQuery, keyLiteral, rawRow, rawValue } from '../../../src/snapshot/chunk-query.ts';
+import { boundaryQuery, type ChunkTable, chunkKeyOf, chunkQuery, keyLiteral, rawRow, rawRowOf, rawValue, textRow, textRowFields } from '../../../src/snapshot/chunk-query.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
 import { column as fixtureColumn } from '../../fixtures/column.ts';
 
@@ -88,4 +88,38 @@ test('integers and DATETIMEs read from the bytes agree with the slow path at the
   assert.equal(dt('2024-01-01 00:00:59.000001').micros, 1);
   assert.equal(dt('2024-01-01 00:00:59.123456').micros, 123456);
   assert.equal(dt('0000-00-00 00:00:00').second, 0);
+});
+
+test('a chunk with an end: the range (after, upTo], no LIMIT; the composite end is inclusive on its last column only', () => {
+  const after = chunkKeyOf(table, [Buffer.from('Eu'), Buffer.from('42'), null, null, null]);
+  const upTo = chunkKeyOf(table, [Buffer.from('Us'), Buffer.from('7'), null, null, null]);
+  const sql = chunkQuery(table, after, 10, upTo);
+  assert.match(sql, / AND \(\(`region` < _utf8mb4 X'5573' COLLATE utf8mb4_general_ci\) OR \(`region` = _utf8mb4 X'5573' COLLATE utf8mb4_general_ci AND `id` <= 7\)\) ORDER BY `region`, `id`$/);
+  assert.match(chunkQuery(table, null, 10, upTo), /FORCE INDEX \(`uk`\) WHERE \(\(`region` < .* `id` <= 7\)\) ORDER BY `region`, `id`$/);
+});
+
+test('the boundary query selects the key columns of the n-th row after the last key, in their chunk form', () => {
+  assert.equal(boundaryQuery(table, null, 500),
+    'SELECT `region`, `id` FROM `shop`.`or``ders` FORCE INDEX (`uk`) ORDER BY `region`, `id` LIMIT 1 OFFSET 499');
+  const floatKey: ChunkTable = { schema, key: { name: 'pk', columns: ['price'] }, collations: table.collations };
+  assert.match(boundaryQuery(floatKey, ['31'], 10), /^SELECT CAST\(`price` AS DOUBLE\) FROM .* WHERE \(`price` > 1e0\) ORDER BY `price` LIMIT 1 OFFSET 9$/);
+});
+
+test('a TextRow (field ranges of one buffer) reads as the same values as its fields', () => {
+  const fields = [Buffer.from('eu'), Buffer.from('-9223372036854775808'), null, Buffer.from('2'), Buffer.from('5')];
+  const row = textRow(5);
+  const parts: Buffer[] = [];
+  let at = 3;
+  parts.push(Buffer.from('xyz'));
+  fields.forEach((f, i) => {
+    row.starts[i] = f ? at : -1;
+    row.ends[i] = f ? at + f.length : -1;
+    if (f) { parts.push(f); at += f.length; }
+  });
+  row.buf = Buffer.concat(parts);
+  row.count = 5;
+  assert.deepEqual(textRowFields(row), fields);
+  assert.deepEqual(rawRowOf(schema, row), rawRow(schema, fields));
+  row.count = 4;
+  assert.throws(() => rawRowOf(schema, row), /4 fields, the schema 5 columns/);
 });

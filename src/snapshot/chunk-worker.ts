@@ -1,0 +1,132 @@
+/**
+ * A chunk worker: a thread of the full-data sync that reads chunks over a source connection
+ * of its own and encodes their rows into INIT records (encoded-chunk.ts), so that reading,
+ * parsing and encoding, most of a snapshot row's cost, run beside the main thread, which
+ * only sends. chunk-pool.ts starts and drives it; the messages are below.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Connection } from 'mysql2/promise';
+import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
+import { encodeEvent } from '../dts/encoder.ts';
+import { isSyncError } from '../errors.ts';
+import type { RowChangeEvent, SourceInfo } from '../model/change-event.ts';
+import { messageKey } from '../pipeline/message-key.ts';
+import { partitionFor, type PartitionPolicy } from '../sink/partitioner.ts';
+import { connectSource, type SourceConnectionOptions } from '../source/source-inspector.ts';
+import { normalizeRow } from '../source/row-normalizer.ts';
+import { type ChunkKey, type ChunkTable, rawRowOf, type TextRow } from './chunk-query.ts';
+import { type ChunkBuffers, type EncodedChunk, EncodedChunkWriter } from './encoded-chunk.ts';
+import { prepareSnapshotConnection, streamChunk } from './snapshot-source.ts';
+
+/** What every record of a table shares. */
+export interface ChunkTableContext {
+  readonly table: ChunkTable;
+  readonly lowWatermark: CheckpointPosition;
+  readonly sourceVersion: string;
+  readonly serverId: number;
+  readonly partitionPolicy: PartitionPolicy;
+  readonly partitionCount: number;
+}
+
+export type ToChunkWorker =
+  | { readonly type: 'table'; readonly tableId: number; readonly context: ChunkTableContext }
+  | { readonly type: 'chunk'; readonly seq: number; readonly tableId: number; readonly after: ChunkKey | null; readonly upTo: ChunkKey | null; readonly limit: number }
+  | { readonly type: 'recycle'; readonly buffers: ChunkBuffers }
+  | { readonly type: 'close' };
+
+export type FromChunkWorker =
+  | { readonly type: 'chunk'; readonly seq: number; readonly readAtMs: number; readonly count: number; readonly lastKey: ChunkKey | null; readonly schemaChanged: boolean; readonly records: EncodedChunk }
+  | { readonly type: 'failed'; readonly seq: number; readonly code: string | null; readonly message: string; readonly retriable: boolean }
+  | { readonly type: 'closed' };
+
+export interface ChunkWorkerData {
+  readonly connection: SourceConnectionOptions;
+}
+
+/** Spare chunk buffers kept: the chunks one worker has in flight at most. */
+const MAX_SPARES = 4;
+
+const port = parentPort;
+if (port) {
+  const data = workerData as ChunkWorkerData;
+  const tables = new Map<number, ChunkTableContext>();
+  let connection: Promise<Connection> | null = null;
+  let expectedBytes = 1 << 20;
+  /** buffers of chunks the main thread has sent, given back (chunk-pool.ts, recycle) */
+  const spares: ChunkBuffers[] = [];
+  const connect = () => (connection ??= connectSource(withBuffers(data.connection)).then(async (c) => {
+    await prepareSnapshotConnection(c);
+    return c;
+  }));
+
+  // One message at a time: chunks are sent here one by one, each after the last one's answer.
+  port.on('message', async (m: ToChunkWorker) => {
+    if (m.type === 'table') {
+      tables.set(m.tableId, m.context);
+      return;
+    }
+    if (m.type === 'recycle') {
+      if (spares.length < MAX_SPARES) spares.push(m.buffers);
+      return;
+    }
+    if (m.type === 'close') {
+      if (connection) await connection.then((c) => c.end()).catch(() => {});
+      port.postMessage({ type: 'closed' } satisfies FromChunkWorker);
+      port.close();
+      return;
+    }
+    try {
+      const context = tables.get(m.tableId);
+      if (!context) throw new Error(`chunk ${m.seq} names table ${m.tableId}, which this worker was not given`);
+      const encoder = new RowEncoder(context, m.limit, expectedBytes, spares.pop() ?? null);
+      const end = await streamChunk(await connect(), context.table, m.after, m.limit, (row) => encoder.add(row), m.upTo);
+      const records = encoder.writer.finish();
+      expectedBytes = Math.max(expectedBytes, records.bytes.byteLength);
+      const reply: FromChunkWorker = { type: 'chunk', seq: m.seq, readAtMs: encoder.now, count: end.count, lastKey: end.lastKey, schemaChanged: encoder.schemaChanged, records };
+      port.postMessage(reply, [records.bytes, records.offsets.buffer as ArrayBuffer]);
+    } catch (err) {
+      const e = err as Error;
+      const reply: FromChunkWorker = {
+        type: 'failed', seq: m.seq, message: e.message ?? String(err),
+        code: isSyncError(err) ? err.code : null, retriable: isSyncError(err) ? err.retriable : false,
+      };
+      port.postMessage(reply);
+    }
+  });
+}
+
+/** The connection options as sent: a structured clone turns the TLS files' Buffers into Uint8Arrays. */
+function withBuffers(o: SourceConnectionOptions): SourceConnectionOptions {
+  if (!o.ssl) return o;
+  const ssl = Object.fromEntries(Object.entries(o.ssl).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v) : v]));
+  return { ...o, ssl };
+}
+
+/** A chunk's rows as INIT records with id 0 (encoded-chunk.ts), as they arrive. */
+class RowEncoder {
+  readonly writer: EncodedChunkWriter;
+  schemaChanged = false;
+  private readonly context: ChunkTableContext;
+  private readonly source: SourceInfo;
+  readonly now = Date.now();
+
+  constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {
+    this.context = context;
+    this.writer = new EncodedChunkWriter(limit, expectedBytes, spare);
+    const low = context.lowWatermark;
+    this.source = { position: low, transactionStart: low, commitTimestamp: Math.floor(this.now / 1000), serverId: context.serverId, threadId: 0, gtid: low.gtid };
+  }
+
+  add(row: TextRow): void {
+    const { schema } = this.context.table;
+    if (this.schemaChanged || row.count !== schema.columns.length) {
+      this.schemaChanged = true;
+      return;
+    }
+    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRowOf(schema, row)), source: this.source };
+    const key = messageKey(change);
+    const value = encodeEvent(change, { id: 0n, sourceVersion: this.context.sourceVersion, readerTimestampMs: this.now });
+    const partition = partitionFor(this.context.partitionPolicy, this.context.partitionCount, { database: schema.database, table: schema.table, key });
+    this.writer.add(key, value, partition);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * A chunk's INIT records as a chunk worker (chunk-worker.ts) hands them to the main thread:
+ * every key and value in one ArrayBuffer, moved between the threads rather than copied,
+ * and five integers per record saying where they are. No I/O here.
+ *
+ * The record id is the one field a worker cannot write: it is a counter that must grow in
+ * the order records reach Kafka (FORMAT.md), and only the main thread knows that order. So a
+ * worker encodes each value with id 0 and stores it without its first two bytes (version 0
+ * and id 0), leaving ID_ROOM bytes in front; the main thread writes the version and the real
+ * id into that room as it sends the chunk (chunkMessages), and the value is the view from
+ * there: the same bytes encodeEvent would have written with that id.
+ */
+import type { SinkMessage } from '../sink/kafka-sink.ts';
+
+/** The version byte and the longest varint of a long. */
+export const ID_ROOM = 11;
+
+/** Per record: key start, key end (both -1 for no key), body start, value end, partition. */
+const FIELDS = 5;
+
+/** The memory of a chunk, handed back and forth between the threads. */
+export interface ChunkBuffers {
+  readonly bytes: ArrayBuffer;
+  /** FIELDS integers per record; longer than the records need when reused */
+  readonly offsets: Int32Array;
+}
+
+export interface EncodedChunk extends ChunkBuffers {
+  readonly count: number;
+}
+
+export class EncodedChunkWriter {
+  private buf: Buffer;
+  private pos = 0;
+  private offsets: Int32Array;
+  private count = 0;
+
+  /** `spare`: the buffers of a chunk already sent, to write into again (no new memory to map and clear). */
+  constructor(expectedRecords = 1024, expectedBytes = 1 << 20, spare: ChunkBuffers | null = null) {
+    this.buf = Buffer.from(spare && spare.bytes.byteLength >= expectedBytes ? spare.bytes : new ArrayBuffer(expectedBytes));
+    this.offsets = spare && spare.offsets.length >= expectedRecords * FIELDS ? spare.offsets : new Int32Array(expectedRecords * FIELDS);
+  }
+
+  /** A record whose `value` was encoded with id 0. */
+  add(key: Buffer | null, value: Buffer, partition: number): void {
+    if (value.length < 2 || value[0] !== 0 || value[1] !== 0) {
+      throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
+    }
+    const keyLength = key === null ? 0 : key.length;
+    this.room(keyLength + ID_ROOM + value.length - 2);
+    if (this.count * FIELDS === this.offsets.length) {
+      const grown = new Int32Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    const o = this.offsets;
+    const at = this.count * FIELDS;
+    if (key === null) {
+      o[at] = -1;
+      o[at + 1] = -1;
+    } else {
+      o[at] = this.pos;
+      key.copy(this.buf, this.pos);
+      this.pos += keyLength;
+      o[at + 1] = this.pos;
+    }
+    this.pos += ID_ROOM;
+    o[at + 2] = this.pos;
+    this.pos += value.copy(this.buf, this.pos, 2);
+    o[at + 3] = this.pos;
+    o[at + 4] = partition;
+    this.count++;
+  }
+
+  /** The chunk; the writer is spent. */
+  finish(): EncodedChunk {
+    return { count: this.count, bytes: this.buf.buffer as ArrayBuffer, offsets: this.offsets };
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.from(new ArrayBuffer(Math.max(this.buf.length * 2, this.pos + n)));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+}
+
+/** What the main thread adds to a chunk's records as it sends them. */
+export interface ChunkSending {
+  readonly topic: string;
+  readonly timestamp: string;
+  readonly nextId: () => bigint;
+}
+
+/** The chunk's records as sink messages, each given the next id. Writes into chunk.bytes. */
+export function chunkMessages(chunk: EncodedChunk, s: ChunkSending): SinkMessage[] {
+  const bytes = Buffer.from(chunk.bytes);
+  const o = chunk.offsets;
+  const out: SinkMessage[] = new Array(chunk.count);
+  for (let i = 0; i < chunk.count; i++) {
+    const at = i * FIELDS;
+    const body = o[at + 2]!;
+    const start = writeVersionAndId(bytes, body, s.nextId());
+    const keyStart = o[at]!;
+    out[i] = {
+      topic: s.topic,
+      partition: o[at + 4]!,
+      key: keyStart < 0 ? null : bytes.subarray(keyStart, o[at + 1]!),
+      value: bytes.subarray(start, o[at + 3]!),
+      timestamp: s.timestamp,
+    };
+  }
+  return out;
+}
+
+const TWO_POW_51 = 2 ** 51;
+const varint = new Uint8Array(10);
+
+/** Writes the version byte and the id's zig-zag varint to end at `end`; returns where they start. */
+export function writeVersionAndId(bytes: Uint8Array, end: number, id: bigint): number {
+  let n = 0;
+  const asNumber = Number(id);
+  if (asNumber >= 0 && asNumber < TWO_POW_51) {
+    let z = asNumber * 2;
+    while (z >= 0x80) {
+      varint[n++] = (z % 0x80) | 0x80;
+      z = Math.floor(z / 0x80);
+    }
+    varint[n++] = z;
+  } else {
+    let z = id >= 0n ? id << 1n : (-id << 1n) - 1n;
+    if (z >= 1n << 64n) throw new RangeError(`record id ${id} does not fit a long`);
+    while (z >= 0x80n) {
+      varint[n++] = Number(z & 0x7fn) | 0x80;
+      z >>= 7n;
+    }
+    varint[n++] = Number(z);
+  }
+  const start = end - n - 1;
+  bytes[start] = 0; // version
+  for (let i = 0; i < n; i++) bytes[start + 1 + i] = varint[i]!;
+  return start;
+}
