@@ -29,7 +29,8 @@
  *   checkpoint.intervalMs 100, the file polled every 5 ms); peak RSS sampled from /proc
  *   every 50 ms. The runs of parse, produce and incremental are interleaved, so that a
  *   load swing of the shared machine hits the figures and their ceilings alike.
- * - snapshot: `sync` in mode full on the same table: from 'full-data sync of a table' to
+ * - snapshot: `sync` in mode full on the same table (checkpoint.intervalMs at its default):
+ *   from 'full-data sync of a table' to
  *   'initial full-data sync done' (the last chunk acknowledged), from its own log.
  * - latency: `sync` following the binlog of a fresh table while this process inserts rows
  *   at a steady rate (default 5,000 rows/s, 50-row autocommitted INSERTs every 10 ms) for
