@@ -698,6 +698,23 @@ function putBytes(b: Uint8Array): void {
 
 /** A row record as buildRowRecord + writeRecord write it; false to leave it to them. */
 function writeRowDirect(event: RowChangeEvent, ctx: BuildContext): boolean {
+  const operation = event.operation;
+  const hasBefore = operation === 'UPDATE' || operation === 'DELETE';
+  const hasAfter = operation !== 'DELETE';
+  if ((event.before !== null) !== hasBefore || (event.after !== null) !== hasAfter) return false;
+  const d = writeRowHead(event, ctx);
+  if (d === null) return false;
+  if (!writeImagesDirect(d, event.before)) return false;
+  if (!writeImagesDirect(d, event.after)) return false;
+  writeZigZag(event.source.commitTimestamp * 2); // bornTimestamp
+  return true;
+}
+
+/**
+ * A row record's fields up to its images (version .. fields), as writeRecord writes them;
+ * the table's plan, or null to leave the record to the general path.
+ */
+function writeRowHead(event: RowChangeEvent, ctx: BuildContext): DirectPlan | null {
   const table = event.table;
   let d = lastDirectPlan;
   if (table !== lastDirectTable || d === null) {
@@ -707,14 +724,11 @@ function writeRowDirect(event: RowChangeEvent, ctx: BuildContext): boolean {
   }
   const source = event.source;
   const operation = event.operation;
-  const hasBefore = operation === 'UPDATE' || operation === 'DELETE';
-  const hasAfter = operation !== 'DELETE';
-  if ((event.before !== null) !== hasBefore || (event.after !== null) !== hasAfter) return false;
   const seconds = source.commitTimestamp;
-  if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds >= FAST_LONG) return false;
+  if (!Number.isSafeInteger(seconds) || seconds < 0 || seconds >= FAST_LONG) return null;
   const id = ctx.id;
   const version = ctx.sourceVersion;
-  if (typeof id !== 'bigint' || typeof version !== 'string') return false;
+  if (typeof id !== 'bigint' || typeof version !== 'string') return null;
 
   if (d.middle === null || version !== d.middleVersion || operation !== d.middleOperation) writeMiddle(d, version, operation);
   if (d.tail === null) writeTail(d);
@@ -744,10 +758,7 @@ function writeRowDirect(event: RowChangeEvent, ctx: BuildContext): boolean {
   writeRaw(TAG_READER_TIME);
   writeString(millisText(ctx.readerTimestampMs), 'tags');
   writeRaw(d.tail!);
-  if (!writeImagesDirect(d, event.before)) return false;
-  if (!writeImagesDirect(d, event.after)) return false;
-  writeZigZag(seconds * 2); // bornTimestamp
-  return true;
+  return d;
 }
 
 /**
@@ -1018,4 +1029,222 @@ function writeItem(p: ItemPlan, v: NonNullable<ColumnValue>): boolean {
       writeImageValue(p.mapper(v));
       return true;
   }
+}
+
+/*
+ * The text path. The full-data sync reads rows over the text protocol (snapshot/
+ * chunk-query.ts): each field arrives as the server's text of the value. Making a value of
+ * it (a bigint, a temporal object, a Buffer view) only for writeItem to take it apart again
+ * was most of a snapshot row's cost, so an INIT record is written here from the field bytes
+ * themselves, for the column kinds whose text is already what the item holds: integers
+ * (their decimal digits), decimals (the digits, precision and scale read off them),
+ * DATETIME (its components), and character, text and blob columns (their bytes). Any other
+ * column takes the value `valueAt` makes of its field and writeItem; a field whose text
+ * is not in the expected shape (a ZEROFILL integer's leading zeros, say) does too. So the
+ * bytes are always those of encodeEvent on the row's exact values
+ * (test/unit/dts/encoder-text.test.ts compares the two).
+ */
+
+/** A row as the text protocol sends it: field i is buf[starts[i], ends[i]), NULL when starts[i] < 0. */
+export interface TextImage {
+  readonly buf: Buffer;
+  readonly count: number;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+}
+
+/**
+ * The INIT record of `event` (whose `after` is not read) with `image` as its after image;
+ * the same bytes as encodeEvent of the event with the row's exact values as `after`.
+ * `valueAt(i)` is the exact value of non-NULL field i. Null when the row needs the general
+ * path (encodeEvent with its values), which then writes it or gives its error.
+ */
+export function encodeInitText(event: RowChangeEvent, image: TextImage, ctx: BuildContext, valueAt: (i: number) => ColumnValue): Buffer | null {
+  if (event.operation !== 'INIT' || event.before !== null) return null;
+  pos = start;
+  let written = false;
+  try {
+    const d = writeRowHead(event, ctx);
+    if (d !== null) {
+      writeByte(0); // beforeImages: null
+      if (writeTextImage(d, image, valueAt)) {
+        writeZigZag(event.source.commitTimestamp * 2); // bornTimestamp
+        written = true;
+      }
+    }
+  } catch {
+    written = false;
+  }
+  if (written) return finishRecord();
+  pos = start;
+  return null;
+}
+
+function writeTextImage(d: DirectPlan, image: TextImage, valueAt: (i: number) => ColumnValue): boolean {
+  const items = d.items;
+  const n = items.length;
+  if (image.count !== n) return false;
+  const { buf: b, starts, ends } = image;
+  writeByte(4);
+  if (n > 0) {
+    writeCount(n);
+    for (let i = 0; i < n; i++) {
+      const s = starts[i]!;
+      if (s < 0) {
+        writeByte(0);
+        continue;
+      }
+      if (writeTextItem(items[i]!, b, s, ends[i]!)) continue;
+      const v = valueAt(i);
+      if (v === null || !writeItem(items[i]!, v)) return false;
+    }
+  }
+  writeByte(0);
+  return true;
+}
+
+/** Field b[s, e) written as its item when its kind and text allow; false to leave it to writeItem. */
+function writeTextItem(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
+  switch (p.kind) {
+    case ItemKind.Integer: {
+      if (!integerInRange(p, b, s, e)) return false;
+      reserve(e - s + 3);
+      buf[pos++] = 2;
+      buf[pos++] = p.a;
+      buf[pos++] = (e - s) << 1; // at most 20 characters: one varint byte
+      copyField(b, s, e);
+      return true;
+    }
+    case ItemKind.Decimal: {
+      if (!scanDecimalBytes(b, s, e)) return false;
+      writeByte(6);
+      writeCount(e - s);
+      copyField(b, s, e);
+      writeInt(textPrecision, 'Decimal.precision');
+      writeInt(textScale, 'Decimal.scale');
+      return true;
+    }
+    case ItemKind.DateTime:
+      return writeDateTimeText(b, s, e);
+    case ItemKind.Character:
+      if (e - s < p.a) return false; // a short BINARY value: padded by its mapper
+      writeByte(4);
+      writeRaw(p.bytes);
+      writeCount(e - s);
+      copyField(b, s, e);
+      return true;
+    case ItemKind.BinaryObject:
+      writeByte(20);
+      writeRaw(p.bytes);
+      writeCount(e - s);
+      copyField(b, s, e);
+      return true;
+    default:
+      return false;
+  }
+}
+
+function copyField(b: Buffer, s: number, e: number): void {
+  const n = e - s;
+  reserve(n);
+  if (n < SHORT_BYTES) {
+    const out = buf;
+    const at = pos - s;
+    for (let i = s; i < e; i++) out[at + i] = b[i]!;
+  } else {
+    b.copy(buf, pos, s, e);
+  }
+  pos += n;
+}
+
+/**
+ * True when b[s, e) is an integer as String(bigint) prints it (no leading zero, no "-0",
+ * no sign but a minus) and within the column's range: then its text is the item's value.
+ */
+function integerInRange(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
+  const negative = b[s] === 0x2d;
+  const first = negative ? s + 1 : s;
+  const digits = e - first;
+  if (digits < 1 || digits > 15) return false; // longer ones: the bigint checks of writeItem
+  if (b[first] === 0x30 && (digits > 1 || negative)) return false;
+  let v = 0;
+  for (let i = first; i < e; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  if (negative) v = -v;
+  return v >= p.minNumber && v <= p.maxNumber;
+}
+
+/** What scanDecimalBytes read last. */
+let textPrecision = 0;
+let textScale = 0;
+
+/** scanDecimal of the ASCII text b[s, e), its precision and scale left in textPrecision and textScale. */
+function scanDecimalBytes(b: Buffer, s: number, e: number): boolean {
+  let i = s < e && b[s] === 45 ? s + 1 : s;
+  const integerStart = i;
+  let significant = 0;
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (c === 46) break;
+    if (c < 48 || c > 57) return false;
+    if (significant > 0 || c !== 48) significant++;
+  }
+  if (i === integerStart) return false;
+  let scale = 0;
+  if (i < e) {
+    const fractionStart = ++i;
+    for (; i < e; i++) {
+      const c = b[i]!;
+      if (c < 48 || c > 57) return false;
+    }
+    scale = e - fractionStart;
+    if (scale === 0) return false;
+  }
+  textPrecision = Math.max(1, significant + scale);
+  textScale = scale;
+  return true;
+}
+
+/** Decimal digits b[at, at + count) as a number; -1 when one is not a digit. */
+function digitsAt(b: Buffer, at: number, count: number): number {
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** `YYYY-MM-DD HH:MM:SS[.f…]` as a DateTime item; false when the text has another shape. */
+function writeDateTimeText(b: Buffer, s: number, e: number): boolean {
+  const n = e - s;
+  if (n < 19 || n > 26 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x20 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a) return false;
+  let micros = 0;
+  if (n > 19) {
+    if (b[s + 19] !== 0x2e || n === 20) return false;
+    const fraction = digitsAt(b, s + 20, n - 20);
+    if (fraction < 0) return false;
+    micros = fraction * POWERS_OF_TEN[26 - n]!;
+  }
+  const year = digitsAt(b, s, 4);
+  const month = digitsAt(b, s + 5, 2);
+  const day = digitsAt(b, s + 8, 2);
+  const hour = digitsAt(b, s + 11, 2);
+  const minute = digitsAt(b, s + 14, 2);
+  const second = digitsAt(b, s + 17, 2);
+  if ((year | month | day | hour | minute | second) < 0) return false;
+  reserve(43);
+  buf[pos++] = 12;
+  writeComponent(year);
+  writeComponent(month);
+  writeComponent(day);
+  writeComponent(hour);
+  writeComponent(minute);
+  writeComponent(second);
+  writeComponent(micros);
+  return true;
 }

@@ -7,14 +7,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Connection } from 'mysql2/promise';
 import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
-import { encodeEvent } from '../dts/encoder.ts';
+import { encodeEvent, encodeInitText } from '../dts/encoder.ts';
+import type { BuildContext } from '../dts/record-builder.ts';
 import { isSyncError } from '../errors.ts';
 import type { RowChangeEvent, SourceInfo } from '../model/change-event.ts';
 import { messageKey } from '../pipeline/message-key.ts';
 import { partitionFor, type PartitionPolicy } from '../sink/partitioner.ts';
 import { connectSource, type SourceConnectionOptions } from '../source/source-inspector.ts';
-import { normalizeRow } from '../source/row-normalizer.ts';
-import { type ChunkKey, type ChunkTable, rawRowOf, type TextRow } from './chunk-query.ts';
+import { normalizeRow, normalizeValue } from '../source/row-normalizer.ts';
+import type { ColumnValue } from '../model/column-value.ts';
+import { rowKey } from '../model/table-schema.ts';
+import { type ChunkKey, type ChunkTable, rawRowOf, rawValueAt, type TextRow } from './chunk-query.ts';
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
 import { type ChunkBuffers, type EncodedChunk, EncodedChunkWriter } from './encoded-chunk.ts';
 import { prepareSnapshotConnection, streamChunk } from './snapshot-source.ts';
 
@@ -102,19 +107,42 @@ function withBuffers(o: SourceConnectionOptions): SourceConnectionOptions {
   return { ...o, ssl };
 }
 
-/** A chunk's rows as INIT records with id 0 (encoded-chunk.ts), as they arrive. */
+/**
+ * A chunk's rows as INIT records with id 0 (encoded-chunk.ts), as they arrive, written from
+ * the fields' text (encodeInitText); a row it leaves takes encodeEvent with its exact values.
+ */
 class RowEncoder {
   readonly writer: EncodedChunkWriter;
   schemaChanged = false;
   private readonly context: ChunkTableContext;
-  private readonly source: SourceInfo;
+  private readonly event: RowChangeEvent;
+  private readonly build: BuildContext;
+  /** the one integer key column whose text is the Kafka key's digits, else -1 (messageKey) */
+  private readonly integerKey: number;
+  private readonly keyColumns: readonly number[];
+  private row: TextRow | null = null;
+  private readonly valueAt = (i: number): ColumnValue => {
+    const row = this.row!;
+    const s = row.starts[i]!;
+    const column = this.context.table.schema.columns[i]!;
+    return s < 0 ? null : normalizeValue(column, rawValueAt(column, row.buf, s, row.ends[i]!));
+  };
   readonly now = Date.now();
 
   constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {
     this.context = context;
     this.writer = new EncodedChunkWriter(limit, expectedBytes, spare);
     const low = context.lowWatermark;
-    this.source = { position: low, transactionStart: low, commitTimestamp: Math.floor(this.now / 1000), serverId: context.serverId, threadId: 0, gtid: low.gtid };
+    const source: SourceInfo = { position: low, transactionStart: low, commitTimestamp: Math.floor(this.now / 1000), serverId: context.serverId, threadId: 0, gtid: low.gtid };
+    const schema = context.table.schema;
+    this.event = { kind: 'row', operation: 'INIT', table: schema, before: null, after: [], source };
+    this.build = { id: 0n, sourceVersion: context.sourceVersion, readerTimestampMs: this.now };
+    const key = rowKey(schema);
+    this.keyColumns = key ? key.columns.map((name) => schema.columns.findIndex((c) => c.name === name)) : [];
+    // The key's bytes are only read here when the partition depends on them.
+    const keyedPartitions = context.partitionPolicy === 'primary-key' && context.partitionCount > 1;
+    const only = this.keyColumns.length === 1 ? schema.columns[this.keyColumns[0]!] : undefined;
+    this.integerKey = !keyedPartitions && only && INTEGER_TYPES.has(only.type) ? this.keyColumns[0]! : -1;
   }
 
   add(row: TextRow): void {
@@ -123,10 +151,21 @@ class RowEncoder {
       this.schemaChanged = true;
       return;
     }
-    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRowOf(schema, row)), source: this.source };
-    const key = messageKey(change);
-    const value = encodeEvent(change, { id: 0n, sourceVersion: this.context.sourceVersion, readerTimestampMs: this.now });
+    this.row = row;
+    const value = encodeInitText(this.event, row, this.build, this.valueAt)
+      ?? encodeEvent({ ...this.event, after: normalizeRow(schema, rawRowOf(schema, row)) }, this.build);
+    const k = this.integerKey;
+    if (k >= 0 && this.writer.addWithIntegerKey(row.buf, row.starts[k]!, row.ends[k]!, value, 0)) return;
+    const key = this.messageKey(row);
     const partition = partitionFor(this.context.partitionPolicy, this.context.partitionCount, { database: schema.database, table: schema.table, key });
     this.writer.add(key, value, partition);
+  }
+
+  /** messageKey of the row: only its key columns' values are made. */
+  private messageKey(row: TextRow): Buffer | null {
+    if (this.keyColumns.length === 0) return null;
+    const image: ColumnValue[] = new Array(row.count).fill(null);
+    for (const i of this.keyColumns) image[i] = this.valueAt(i);
+    return messageKey({ ...this.event, after: image });
   }
 }

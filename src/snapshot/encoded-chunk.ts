@@ -43,18 +43,11 @@ export class EncodedChunkWriter {
 
   /** A record whose `value` was encoded with id 0. */
   add(key: Buffer | null, value: Buffer, partition: number): void {
-    if (value.length < 2 || value[0] !== 0 || value[1] !== 0) {
-      throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
-    }
+    checkValue(value);
     const keyLength = key === null ? 0 : key.length;
     this.room(keyLength + ID_ROOM + value.length - 2);
-    if (this.count * FIELDS === this.offsets.length) {
-      const grown = new Int32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
+    const at = this.nextRecord();
     const o = this.offsets;
-    const at = this.count * FIELDS;
     if (key === null) {
       o[at] = -1;
       o[at + 1] = -1;
@@ -64,6 +57,45 @@ export class EncodedChunkWriter {
       this.pos += keyLength;
       o[at + 1] = this.pos;
     }
+    this.addValue(at, value, partition);
+  }
+
+  /**
+   * A record whose key is the integer whose decimal text is text[s, e), as messageKey
+   * writes one (`["42"]`), written without a key Buffer in between. False, and nothing
+   * added, when the text is not as String(bigint) prints it (leading zeros, say).
+   */
+  addWithIntegerKey(text: Buffer, s: number, e: number, value: Buffer, partition: number): boolean {
+    if (!isCanonicalInteger(text, s, e)) return false;
+    checkValue(value);
+    this.room(e - s + 4 + ID_ROOM + value.length - 2);
+    const at = this.nextRecord();
+    const b = this.buf;
+    let p = this.pos;
+    this.offsets[at] = p;
+    b[p++] = 0x5b; // [
+    b[p++] = 0x22; // "
+    for (let i = s; i < e; i++) b[p++] = text[i]!;
+    b[p++] = 0x22;
+    b[p++] = 0x5d; // ]
+    this.offsets[at + 1] = p;
+    this.pos = p;
+    this.addValue(at, value, partition);
+    return true;
+  }
+
+  /** Room in the offsets for one more record; where its fields go. */
+  private nextRecord(): number {
+    if (this.count * FIELDS === this.offsets.length) {
+      const grown = new Int32Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    return this.count * FIELDS;
+  }
+
+  private addValue(at: number, value: Buffer, partition: number): void {
+    const o = this.offsets;
     this.pos += ID_ROOM;
     o[at + 2] = this.pos;
     this.pos += value.copy(this.buf, this.pos, 2);
@@ -83,6 +115,24 @@ export class EncodedChunkWriter {
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
   }
+}
+
+function checkValue(value: Buffer): void {
+  if (value.length < 2 || value[0] !== 0 || value[1] !== 0) {
+    throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
+  }
+}
+
+/** An optional minus and decimal digits, without a leading zero (but "0" itself) and not "-0". */
+export function isCanonicalInteger(b: Uint8Array, s: number, e: number): boolean {
+  const first = b[s] === 0x2d ? s + 1 : s;
+  if (first >= e || e - first > 20) return false;
+  if (b[first] === 0x30 && (e - first > 1 || first > s)) return false;
+  for (let i = first; i < e; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return false;
+  }
+  return true;
 }
 
 /** What the main thread adds to a chunk's records as it sends them. */
