@@ -41,7 +41,7 @@
  */
 import { createRequire } from 'node:module';
 import { SyncError } from '../errors.ts';
-import { type BatchRecord, encodeRecordBatch, encodeRecordBatchAsync, type RecordBatchOptions } from './record-batch.ts';
+import { type BatchRecord, encodeRecordBatchAsync, type RecordBatchOptions, recordBatchBound, writeRecordBatchInto } from './record-batch.ts';
 
 const CHECKED_VERSION = '2.2.4';
 /** kafkajs' codes (src/protocol/message/compression). */
@@ -173,7 +173,7 @@ function takes(args: ProduceArgs): boolean {
  * libuv's thread pool, or were compressed ahead (not idempotent only: an idempotent batch
  * carries this request's sequence).
  */
-export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
+export async function encodeProduceBody(args: ProduceArgs, headroom = 0): Promise<Buffer> {
   const gzip = (args.compression ?? COMPRESSION_NONE) === COMPRESSION_GZIP;
   const producerId = BigInt(String(args.producerId ?? -1));
   // Without a producer id (not idempotent), epoch and sequence are "none" too, as the Java client writes them.
@@ -183,24 +183,26 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
     producerId,
     producerEpoch: idempotent ? (args.producerEpoch ?? 0) : -1,
   };
+  const options = (p: PartitionData): RecordBatchOptions => ({ ...base, baseSequence: idempotent ? (p.firstSequence ?? 0) : -1 });
   let size = 2 + 2 + 4 + 4;
   const topicNames: Buffer[] = [];
-  const batches: Buffer[] = [];
   const compressing: Promise<Buffer>[] = [];
   for (const t of args.topicData) {
     const name = Buffer.from(t.topic, 'utf8');
     topicNames.push(name);
     size += 2 + name.length + 4;
     for (const p of t.partitions) {
-      const options = { ...base, baseSequence: idempotent ? (p.firstSequence ?? 0) : -1 };
-      if (gzip) compressing.push((idempotent ? undefined : compressedAhead.get(p.messages)) ?? encodeRecordBatchAsync(p.messages, options));
-      else batches.push(encodeRecordBatch(p.messages, options));
+      size += 4 + 4;
+      if (gzip) compressing.push((idempotent ? undefined : compressedAhead.get(p.messages)) ?? encodeRecordBatchAsync(p.messages, options(p)));
+      else size += recordBatchBound(p.messages);
     }
   }
-  if (gzip) batches.push(...(await Promise.all(compressing)));
-  for (const b of batches) size += 4 + 4 + b.length;
+  // Compressed batches are copied in; plain ones are written in place (the size is a bound then).
+  const compressed = gzip ? await Promise.all(compressing) : [];
+  for (const b of compressed) size += b.length;
 
-  const body = Buffer.allocUnsafe(size);
+  const request = Buffer.allocUnsafe(headroom + size);
+  const body = request.subarray(headroom);
   let pos = body.writeInt16BE(-1, 0);
   pos = body.writeInt16BE(args.acks, pos);
   pos = body.writeInt32BE(args.timeout, pos);
@@ -213,26 +215,69 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
     pos += name.length;
     pos = body.writeInt32BE(t.partitions.length, pos);
     for (const p of t.partitions) {
-      const batch = batches[k++]!;
       pos = body.writeInt32BE(p.partition, pos);
-      pos = body.writeInt32BE(batch.length, pos);
-      body.set(batch, pos);
-      pos += batch.length;
+      const batchAt = pos + 4;
+      let end: number;
+      if (gzip) {
+        const batch = compressed[k++]!;
+        body.set(batch, batchAt);
+        end = batchAt + batch.length;
+      } else {
+        end = writeRecordBatchInto(p.messages, options(p), body, batchAt);
+      }
+      body.writeInt32BE(end - batchAt, pos);
+      pos = end;
     }
   });
-  return body;
+  return body.subarray(0, pos);
 }
 
-type EncoderClass = new (initialSize?: number) => KafkajsEncoder;
+type EncoderClass = (new (initialSize?: number) => KafkajsEncoder) & { prototype: { writeEncoder: (this: KafkajsEncoder, value: KafkajsEncoder) => KafkajsEncoder } };
 let Encoder: EncoderClass | undefined;
 
+/**
+ * Room left before a produce request's body for what kafkajs' request framing puts in front
+ * of it (src/protocol/request.js: size, apiKey, apiVersion, correlationId, clientId), so
+ * that the framing writes there instead of copying the body twice (framedWriteEncoder).
+ */
+const REQUEST_HEADROOM = 256;
+
+/** Encoders whose bytes have free room in front of them: buf is full.subarray(start). */
+const headrooms = new WeakMap<KafkajsEncoder, { readonly full: Buffer; readonly start: number }>();
+
 /** A kafkajs Encoder holding `bytes`, which is what kafkajs' request framing expects from encode(). */
-function asEncoder(bytes: Buffer): KafkajsEncoder {
+function asEncoder(bytes: Buffer, headroom = 0): KafkajsEncoder {
   Encoder ??= require('kafkajs/src/protocol/encoder.js') as EncoderClass;
   const encoder = new Encoder(0);
   encoder.buf = bytes;
   encoder.offset = bytes.length;
+  if (headroom > 0 && bytes.byteOffset >= headroom) {
+    const full = Buffer.from(bytes.buffer, bytes.byteOffset - headroom, headroom + bytes.length);
+    headrooms.set(encoder, { full, start: headroom });
+  }
   return encoder;
+}
+
+/**
+ * kafkajs' Encoder.writeEncoder, for an encoder with room in front of its bytes: this
+ * encoder's bytes (the request header kafkajs' framing wrote) go into that room and this
+ * encoder takes over the buffer, instead of kafkajs copying the body into a new zero-filled
+ * buffer of the next power of two, twice per request. Those copies were most of the memory
+ * a produce request allocated, and the garbage collections they forced. The bytes are the
+ * same (ensureFastProduce checks it); any other value takes kafkajs' own writeEncoder.
+ */
+function framedWriteEncoder(original: (this: KafkajsEncoder, value: KafkajsEncoder) => KafkajsEncoder) {
+  return function writeEncoder(this: KafkajsEncoder, value: KafkajsEncoder): KafkajsEncoder {
+    const room = value === null || value === undefined ? undefined : headrooms.get(value);
+    if (room === undefined || !Buffer.isBuffer(this.buf) || this.offset > room.start) return original.call(this, value);
+    headrooms.delete(value); // its bytes are this encoder's now
+    const start = room.start - this.offset;
+    this.buf.copy(room.full, start, 0, this.offset);
+    this.buf = room.full.subarray(start);
+    this.offset += value.offset;
+    headrooms.set(this, { full: room.full, start });
+    return this;
+  };
 }
 
 /**
@@ -246,7 +291,7 @@ export function fastProtocol(original: ProduceDefinitions['protocol']): ProduceD
     return (args: ProduceArgs) => {
       const built = build(args);
       if (!takes(args)) return built;
-      return { ...built, request: { ...built.request, encode: async () => asEncoder(await encodeProduceBody(args)) } };
+      return { ...built, request: { ...built.request, encode: async () => asEncoder(await encodeProduceBody(args, REQUEST_HEADROOM), REQUEST_HEADROOM) } };
     };
   };
   return Object.assign(wrapped, { [ORIGINAL]: original });
@@ -305,8 +350,37 @@ export async function compareWithKafkajs(original: ProduceDefinitions['protocol'
         throw notAsExpected(`produce v${version} comes as apiKey ${theirs.apiKey}, apiVersion ${theirs.apiVersion}`);
       }
       if (!same) throw notAsExpected(`kafkajs' produce v${version} request (compression ${compression}) differs from the sink's for the same records`);
+      // The whole request as kafkajs frames it for the socket: the header written into the
+      // body's front room (framedWriteEncoder) must give kafkajs' bytes.
+      let framed: boolean;
+      try {
+        const frame = (request: KafkajsRequest) => createRequest({ correlationId: 0x1234567, clientId: 'dts-binlog-kafka-check', request });
+        framed = (await frame(theirBuilder(args).request)).buffer.equals((await frame(ourBuilder(args).request)).buffer);
+      } catch (e) {
+        throw notAsExpected(`framing a sample produce v${version} request failed (${e instanceof Error ? e.message : String(e)})`);
+      }
+      if (!framed) throw notAsExpected(`kafkajs' framed produce v${version} request (compression ${compression}) differs from the sink's`);
     }
   }
+}
+
+type CreateRequest = (arg: { correlationId: number; clientId: string; request: KafkajsRequest }) => Promise<{ buffer: Buffer }>;
+
+/** kafkajs' request framing (src/protocol/request.js), as the connection calls it. */
+function createRequest(arg: Parameters<CreateRequest>[0]): ReturnType<CreateRequest> {
+  return (require('kafkajs/src/protocol/request.js') as CreateRequest)(arg);
+}
+
+/** Puts framedWriteEncoder in place of kafkajs' Encoder.writeEncoder; returns how to undo it. */
+function installFraming(): () => void {
+  Encoder ??= require('kafkajs/src/protocol/encoder.js') as EncoderClass;
+  const proto = Encoder.prototype as { writeEncoder: EncoderClass['prototype']['writeEncoder'] & { [ORIGINAL]?: unknown } };
+  if (typeof proto.writeEncoder !== 'function') throw notAsExpected('its Encoder has no writeEncoder');
+  const original = (proto.writeEncoder[ORIGINAL] ?? proto.writeEncoder) as EncoderClass['prototype']['writeEncoder'];
+  proto.writeEncoder = Object.assign(framedWriteEncoder(original), { [ORIGINAL]: original });
+  return () => {
+    proto.writeEncoder = original;
+  };
 }
 
 let installed: Promise<void> | undefined;
@@ -322,7 +396,13 @@ export function ensureFastProduce(): Promise<void> {
     const definitions = checkedDefinitions(version, loaded);
     const original = kafkajsProtocol(definitions.protocol);
     const wrapped = fastProtocol(original);
-    await compareWithKafkajs(original, wrapped);
+    const uninstallFraming = installFraming();
+    try {
+      await compareWithKafkajs(original, wrapped);
+    } catch (e) {
+      uninstallFraming();
+      throw e;
+    }
     definitions.protocol = wrapped;
   })();
   return installed;

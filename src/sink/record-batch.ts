@@ -107,20 +107,38 @@ function badTimestamp(index: number, value: unknown): SyncError {
   );
 }
 
+/** Most bytes the uncompressed batch of `records` can take (recordBatchBound; writeRecordBatchInto needs that much room). */
+export function recordBatchBound(records: readonly BatchRecord[]): number {
+  let bound = RECORD_BATCH_HEADER_BYTES + records.length * RECORD_MAX_OVERHEAD;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    bound += r.value.length + (r.key === null ? 0 : r.key.length);
+  }
+  return bound;
+}
+
 /**
  * The batch with its records uncompressed and every header field but the CRC and the
  * length filled in, exactly as long as its bytes.
  */
 function encodePlain(records: readonly BatchRecord[], options: RecordBatchOptions): Buffer {
+  const buf = Buffer.allocUnsafe(recordBatchBound(records));
+  return buf.subarray(0, writePlain(records, options, buf, 0));
+}
+
+/**
+ * Writes the uncompressed batch at `at` (recordBatchBound(records) bytes of room), every
+ * field but the CRC and the length; returns where it ends.
+ */
+function writePlain(records: readonly BatchRecord[], options: RecordBatchOptions, buf: Buffer, at: number): number {
   const count = records.length;
   if (count === 0) throw new RangeError('a record batch needs at least one record');
   if (timestamps.length < count) timestamps = new Float64Array(Math.max(count, timestamps.length * 2));
   const ts = timestamps;
 
-  // Pass 1: timestamps (their smallest is the base of the deltas) and a size bound.
+  // Pass 1: timestamps (their smallest is the base of the deltas).
   let first = Infinity;
   let max = -Infinity;
-  let bound = RECORD_BATCH_HEADER_BYTES + count * RECORD_MAX_OVERHEAD;
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
     const t = Number(r.timestamp);
@@ -128,13 +146,11 @@ function encodePlain(records: readonly BatchRecord[], options: RecordBatchOption
     ts[i] = t;
     if (t < first) first = t;
     if (t > max) max = t;
-    bound += r.value.length + (r.key === null ? 0 : r.key.length);
   }
 
   // Pass 2: the records. A record is: length, attributes 0, timestamp delta, offset delta,
   // key, value, header count 0; lengths and deltas as zigzag varints (2n for n >= 0, 1 for -1).
-  const buf = Buffer.allocUnsafe(bound);
-  let pos = RECORD_BATCH_HEADER_BYTES;
+  let pos = at + RECORD_BATCH_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
     const key = r.key;
@@ -159,20 +175,31 @@ function encodePlain(records: readonly BatchRecord[], options: RecordBatchOption
     buf[pos++] = 0;
   }
 
-  const batch = buf.subarray(0, pos);
-  batch.writeUInt32BE(0, 0); // baseOffset
-  batch.writeUInt32BE(0, 4);
-  batch.writeInt32BE(0, 12); // partitionLeaderEpoch
-  batch[MAGIC_AT] = 2;
-  batch.writeInt16BE(0, ATTRIBUTES_AT);
-  batch.writeInt32BE(count - 1, 23); // lastOffsetDelta
-  writeUint64(batch, 27, first);
-  writeUint64(batch, 35, max);
-  batch.writeBigInt64BE(BigInt(options.producerId ?? -1), 43);
-  batch.writeInt16BE(options.producerEpoch ?? -1, 51);
-  batch.writeInt32BE(options.baseSequence ?? -1, 53);
-  batch.writeInt32BE(count, 57);
-  return batch;
+  buf.writeUInt32BE(0, at); // baseOffset
+  buf.writeUInt32BE(0, at + 4);
+  buf.writeInt32BE(0, at + 12); // partitionLeaderEpoch
+  buf[at + MAGIC_AT] = 2;
+  buf.writeInt16BE(0, at + ATTRIBUTES_AT);
+  buf.writeInt32BE(count - 1, at + 23); // lastOffsetDelta
+  writeUint64(buf, at + 27, first);
+  writeUint64(buf, at + 35, max);
+  buf.writeBigInt64BE(BigInt(options.producerId ?? -1), at + 43);
+  buf.writeInt16BE(options.producerEpoch ?? -1, at + 51);
+  buf.writeInt32BE(options.baseSequence ?? -1, at + 53);
+  buf.writeInt32BE(count, at + 57);
+  return pos;
+}
+
+/**
+ * encodeRecordBatch without compression, written into `out` at `at` (which needs
+ * recordBatchBound(records) bytes of room) instead of a Buffer of its own, so that a
+ * produce request is one allocation; returns where the batch ends.
+ */
+export function writeRecordBatchInto(records: readonly BatchRecord[], options: RecordBatchOptions, out: Buffer, at: number): number {
+  if ((options.compression ?? 'none') !== 'none') throw new RangeError('writeRecordBatchInto writes uncompressed batches only');
+  const end = writePlain(records, options, out, at);
+  seal(out.subarray(at, end));
+  return end;
 }
 
 /** Sets the length and the CRC, once everything else is in place. */

@@ -205,3 +205,26 @@ test('gzip ahead of a record with a bad timestamp: nothing thrown or left unhand
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+test('framing: kafkajs frames a taken request in its own buffer (no copy of the body) and the bytes are kafkajs\' own', async () => {
+  const createRequest = require('kafkajs/src/protocol/request.js') as (a: { correlationId: number; clientId: string; request: Request }) => Promise<{ buffer: Buffer }>;
+  for (const version of [3, 7]) {
+    for (const clientId of ['dts-binlog-kafka', 'x'.repeat(300)]) {
+      const a = args();
+      const ours = await createRequest({ correlationId: 42, clientId, request: definitions.protocol({ version })!(a).request });
+      const theirs = await createRequest({ correlationId: 42, clientId, request: kafkajsRequest(version)(a).request });
+      assert.ok(ours.buffer.equals(theirs.buffer), `v${version}, client id of ${clientId.length}`);
+      assert.equal(ours.buffer.readInt32BE(0), ours.buffer.length - 4, 'size prefix');
+      // The body was written once: the framed request lies in the buffer encodeProduceBody
+      // allocated, which is far smaller than kafkajs' power-of-two copies would be, unless the
+      // client id does not fit the room left for the header (then kafkajs copies, as before).
+      const framedInPlace = ours.buffer.buffer.byteLength < 2 * ours.buffer.length && ours.buffer.byteOffset > 0;
+      assert.equal(framedInPlace, clientId.length < 200, `v${version}, client id of ${clientId.length}: framed in place`);
+    }
+  }
+  // Another kafkajs user's encoder is framed by kafkajs as ever.
+  const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => { writeInt32(n: number): unknown; buffer: Buffer };
+  const other = { apiKey: 3, apiVersion: 1, encode: async () => { const e = new Encoder(); e.writeInt32(77); return e; } };
+  const framed = await createRequest({ correlationId: 1, clientId: 'c', request: other as unknown as Request });
+  assert.deepEqual([...framed.buffer], [0, 0, 0, 15, 0, 3, 0, 1, 0, 0, 0, 1, 0, 1, 99, 0, 0, 0, 77]);
+});
