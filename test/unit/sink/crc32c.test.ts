@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { crc32c } from '../../../src/sink/crc32c.ts';
+import { crc32c, crc32cIsNative, crc32cJs } from '../../../src/sink/crc32c.ts';
 
 const require = createRequire(import.meta.url);
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buf: Buffer) => number;
@@ -48,4 +48,23 @@ test('a checksum taken in pieces equals the whole', () => {
     assert.equal(crc32c(buf, cut, buf.length, crc32c(buf, 0, cut)), whole, `cut at ${cut}`);
   }
   assert.equal(whole, kafkajsCrc32c(buf));
+});
+
+test('the native CRC-32C (@node-rs/crc32) loads on this platform, and the JS one gives the same values', () => {
+  // linux-x64 (CI, the lab) has a build; a platform without one takes the JS path.
+  if (process.platform === 'linux' && process.arch === 'x64') assert.ok(crc32cIsNative, 'native CRC-32C not loaded');
+  const buf = Buffer.alloc(70_000);
+  for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 23;
+  for (const [start, end] of [[0, 70_000], [3, 69_999], [21, 300], [255, 511], [1, 257], [0, 0], [5, 6]] as const) {
+    const want = kafkajsCrc32c(buf.subarray(start, end));
+    assert.equal(crc32c(buf, start, end), want, `[${start}, ${end})`);
+    assert.equal(crc32cJs(buf, start, end), want, `JS [${start}, ${end})`);
+    // Continued from an earlier piece, on either path.
+    const mid = (start + end) >> 1;
+    assert.equal(crc32c(buf, mid, end, crc32cJs(buf, start, mid)), want, `continued [${start}, ${end})`);
+    assert.equal(crc32cJs(buf, mid, end, crc32c(buf, start, mid)), want, `continued in JS [${start}, ${end})`);
+  }
+  // A Uint8Array view into a larger buffer, not a Buffer.
+  const view = new Uint8Array(buf.buffer, buf.byteOffset + 1000, 5000);
+  assert.equal(crc32c(view), kafkajsCrc32c(buf.subarray(1000, 6000)));
 });
