@@ -71,7 +71,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 // Longs within this range take the number path; its zig-zag doubles stay exact.
 const FAST_LONG = 2 ** 51;
 
-let buf = Buffer.allocUnsafe(SLAB_SIZE);
+let buf: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
 /** where the record being written starts in buf */
 let start = 0;
 let pos = 0;
@@ -1062,22 +1062,87 @@ export interface TextImage {
 export function encodeInitText(event: RowChangeEvent, image: TextImage, ctx: BuildContext, valueAt: (i: number) => ColumnValue): Buffer | null {
   if (event.operation !== 'INIT' || event.before !== null) return null;
   pos = start;
-  let written = false;
-  try {
-    const d = writeRowHead(event, ctx);
-    if (d !== null) {
-      writeByte(0); // beforeImages: null
-      if (writeTextImage(d, image, valueAt)) {
-        writeZigZag(event.source.commitTimestamp * 2); // bornTimestamp
-        written = true;
-      }
-    }
-  } catch {
-    written = false;
-  }
-  if (written) return finishRecord();
+  if (writeInitText(event, image, ctx, valueAt)) return finishRecord();
   pos = start;
   return null;
+}
+
+/**
+ * encodeInitText written into `out` at `at` instead of a slab, so that the caller (a chunk
+ * of the full-data sync) needs no copy of its own; `room` bytes from `at` are free. Returns
+ * where the record ends, or -1 when the row needs the general path or `room` was too small
+ * (nothing of use is then in `out`).
+ */
+export function encodeInitTextInto(out: Buffer, at: number, room: number, event: RowChangeEvent, image: TextImage, ctx: BuildContext,
+  valueAt: (i: number) => ColumnValue): number {
+  if (event.operation !== 'INIT' || event.before !== null) return -1;
+  const slab = buf;
+  const slabStart = start;
+  // The record is written into `out` as if it were the slab, with no room to grow: a record
+  // that would need more makes reserve() move it to a buffer of its own, which shows here.
+  const target = out.subarray(0, at + room);
+  buf = target;
+  start = at;
+  pos = at;
+  const written = writeInitText(event, image, ctx, valueAt);
+  const end = pos;
+  const stayed = buf === target;
+  buf = slab;
+  start = slabStart;
+  pos = slabStart;
+  return written && stayed ? end : -1;
+}
+
+// The fields before the images are the same for every row of a chunk: the last ones written
+// are kept with what they were written from, and copied while that stays the same.
+let initHead: Buffer = Buffer.alloc(0);
+let initPlan: DirectPlan | null = null;
+let initTable: TableSchema | null = null;
+let initId = -1n;
+let initVersion = '';
+let initReaderMs = -1;
+let initCommit = -1;
+let initFile = '';
+let initPosition = -1;
+let initTxFile = '';
+let initTxPosition = -1;
+let initThreadId: unknown = undefined;
+let initServerId: unknown = undefined;
+
+function writeInitText(event: RowChangeEvent, image: TextImage, ctx: BuildContext, valueAt: (i: number) => ColumnValue): boolean {
+  try {
+    const s = event.source;
+    let d: DirectPlan | null;
+    if (event.table === initTable && initPlan !== null && ctx.id === initId && ctx.sourceVersion === initVersion && ctx.readerTimestampMs === initReaderMs
+      && s.commitTimestamp === initCommit && s.position.file === initFile && s.position.position === initPosition
+      && s.transactionStart.file === initTxFile && s.transactionStart.position === initTxPosition && s.threadId === initThreadId && s.serverId === initServerId) {
+      writeRaw(initHead);
+      d = initPlan;
+    } else {
+      const offset = pos - start;
+      d = writeRowHead(event, ctx);
+      if (d === null) return false;
+      initHead = Buffer.from(buf.subarray(start + offset, pos));
+      initPlan = d;
+      initTable = event.table;
+      initId = ctx.id;
+      initVersion = ctx.sourceVersion;
+      initReaderMs = ctx.readerTimestampMs;
+      initCommit = s.commitTimestamp;
+      initFile = s.position.file;
+      initPosition = s.position.position;
+      initTxFile = s.transactionStart.file;
+      initTxPosition = s.transactionStart.position;
+      initThreadId = s.threadId;
+      initServerId = s.serverId;
+    }
+    writeByte(0); // beforeImages: null
+    if (!writeTextImage(d, image, valueAt)) return false;
+    writeZigZag(s.commitTimestamp * 2); // bornTimestamp
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function writeTextImage(d: DirectPlan, image: TextImage, valueAt: (i: number) => ColumnValue): boolean {
@@ -1144,10 +1209,13 @@ function writeTextItem(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
   }
 }
 
+/** Below this a field is copied by hand: Buffer.copy's own checks cost more than the bytes. */
+const SHORT_FIELD = 64;
+
 function copyField(b: Buffer, s: number, e: number): void {
   const n = e - s;
   reserve(n);
-  if (n < SHORT_BYTES) {
+  if (n < SHORT_FIELD) {
     const out = buf;
     const at = pos - s;
     for (let i = s; i < e; i++) out[at + i] = b[i]!;

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Connection } from 'mysql2/promise';
 import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
-import { encodeEvent, encodeInitText } from '../dts/encoder.ts';
+import { encodeEvent, encodeInitText, encodeInitTextInto } from '../dts/encoder.ts';
 import type { BuildContext } from '../dts/record-builder.ts';
 import { isSyncError } from '../errors.ts';
 import type { RowChangeEvent, SourceInfo } from '../model/change-event.ts';
@@ -100,6 +100,19 @@ if (port) {
   });
 }
 
+/**
+ * Room that is ample for a row's INIT record as a rule: twice its fields' bytes, and 4 KiB
+ * for the record's other fields (a record that needs more is written again the slower way).
+ */
+function valueBound(row: TextRow): number {
+  let bytes = 4096;
+  for (let i = 0; i < row.count; i++) {
+    const s = row.starts[i]!;
+    if (s >= 0) bytes += 2 * (row.ends[i]! - s);
+  }
+  return bytes;
+}
+
 /** The connection options as sent: a structured clone turns the TLS files' Buffers into Uint8Arrays. */
 function withBuffers(o: SourceConnectionOptions): SourceConnectionOptions {
   if (!o.ssl) return o;
@@ -127,6 +140,8 @@ class RowEncoder {
     const column = this.context.table.schema.columns[i]!;
     return s < 0 ? null : normalizeValue(column, rawValueAt(column, row.buf, s, row.ends[i]!));
   };
+  private readonly writeValue = (out: Buffer, at: number, room: number): number =>
+    encodeInitTextInto(out, at, room, this.event, this.row!, this.build, this.valueAt);
   readonly now = Date.now();
 
   constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {
@@ -152,9 +167,11 @@ class RowEncoder {
       return;
     }
     this.row = row;
+    const k = this.integerKey;
+    // The common case: written into the chunk in place (its size bounded by the fields' bytes).
+    if (k >= 0 && this.writer.addInPlace(row.buf, row.starts[k]!, row.ends[k]!, 0, valueBound(row), this.writeValue)) return;
     const value = encodeInitText(this.event, row, this.build, this.valueAt)
       ?? encodeEvent({ ...this.event, after: normalizeRow(schema, rawRowOf(schema, row)) }, this.build);
-    const k = this.integerKey;
     if (k >= 0 && this.writer.addWithIntegerKey(row.buf, row.starts[k]!, row.ends[k]!, value, 0)) return;
     const key = this.messageKey(row);
     const partition = partitionFor(this.context.partitionPolicy, this.context.partitionCount, { database: schema.database, table: schema.table, key });

@@ -84,6 +84,44 @@ export class EncodedChunkWriter {
     return true;
   }
 
+  /**
+   * A record written in place, without a value Buffer in between: the key as
+   * addWithIntegerKey writes it, and the value `write(out, at, room)` writes into this
+   * chunk's buffer at `at` (encoded with id 0, in at most `room` bytes; at least `minRoom`
+   * are given), returning where it ends, or -1 to add nothing. False when nothing was added:
+   * a key text that is not canonical, or -1 from `write`.
+   */
+  addInPlace(text: Buffer, s: number, e: number, partition: number, minRoom: number, write: (out: Buffer, at: number, room: number) => number): boolean {
+    if (!isCanonicalInteger(text, s, e)) return false;
+    const keyLength = e - s + 4;
+    this.room(keyLength + ID_ROOM + minRoom);
+    const keyAt = this.pos;
+    // The value's version and id 0 land in the last two bytes of the id room (see ID_ROOM).
+    const valueAt = keyAt + keyLength + ID_ROOM - 2;
+    const b = this.buf;
+    const end = write(b, valueAt, b.length - valueAt);
+    if (end < 0) return false;
+    if (end - valueAt < 2 || b[valueAt] !== 0 || b[valueAt + 1] !== 0) {
+      throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
+    }
+    let p = keyAt;
+    b[p++] = 0x5b; // [
+    b[p++] = 0x22; // "
+    for (let i = s; i < e; i++) b[p++] = text[i]!;
+    b[p++] = 0x22;
+    b[p++] = 0x5d; // ]
+    const at = this.nextRecord();
+    const o = this.offsets;
+    o[at] = keyAt;
+    o[at + 1] = p;
+    o[at + 2] = valueAt + 2;
+    o[at + 3] = end;
+    o[at + 4] = partition;
+    this.count++;
+    this.pos = end;
+    return true;
+  }
+
   /** Room in the offsets for one more record; where its fields go. */
   private nextRecord(): number {
     if (this.count * FIELDS === this.offsets.length) {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeEvent, encodeInitText, type TextImage } from '../../../src/dts/encoder.ts';
+import { encodeEvent, encodeInitText, encodeInitTextInto, type TextImage } from '../../../src/dts/encoder.ts';
 import type { RowChangeEvent, SourceInfo } from '../../../src/model/change-event.ts';
 import type { ColumnValue } from '../../../src/model/column-value.ts';
 import type { ColumnSchema, TableSchema } from '../../../src/model/table-schema.ts';
 import { rawValueAt } from '../../../src/snapshot/chunk-query.ts';
-import { isCanonicalInteger } from '../../../src/snapshot/encoded-chunk.ts';
+import { chunkMessages, EncodedChunkWriter, isCanonicalInteger } from '../../../src/snapshot/encoded-chunk.ts';
 import { normalizeValue } from '../../../src/source/row-normalizer.ts';
 import { column } from '../../fixtures/column.ts';
 
@@ -146,4 +146,81 @@ test('canonical integer text: what String(bigint) prints, and nothing else', () 
   for (const t of yes) assert.ok(isCanonicalInteger(Buffer.from(t), 0, t.length), t);
   for (const t of no) assert.ok(!isCanonicalInteger(Buffer.from(t), 0, t.length), t);
   for (const t of yes) assert.equal(BigInt(t).toString(), t);
+});
+
+/** A row of every column's first text (BIT NULL: its texts are for its own test above). */
+const goodFields = (): (string | null)[] => CASES.map(([c, texts]) => (c.name === 'bt' ? null : texts[0]!));
+
+test('the fields before the images are reused only while what they are written from stays the same', () => {
+  const img = image(goodFields());
+  const at = valueAt(img);
+  const other = { file: 'mysql-bin.000004', position: 4, gtid: null };
+  // Each differs from the one before in one thing the head holds; a new object or the same one changed.
+  const variants: [RowChangeEvent, typeof ctx][] = [
+    [event, ctx],
+    [event, { ...ctx, id: 5n }],
+    [event, { ...ctx, id: 5n, readerTimestampMs: ctx.readerTimestampMs + 1 }],
+    [{ ...event, source: { ...source, commitTimestamp: source.commitTimestamp + 1 } }, ctx],
+    [{ ...event, source: { ...source, position: other } }, ctx],
+    [{ ...event, source: { ...source, transactionStart: other } }, ctx],
+    [{ ...event, source: { ...source, serverId: 8 } }, ctx],
+    [{ ...event, source: { ...source, threadId: 3 } }, ctx],
+    [event, { ...ctx, sourceVersion: '11.4.2-MariaDB' }],
+    [{ ...event, table: { ...table, table: 'zoo2' } }, ctx],
+    [event, ctx],
+  ];
+  for (const [ev, c] of variants) {
+    const values = table.columns.map((_, i) => at(i));
+    const want = Buffer.from(encodeEvent({ ...ev, after: values }, c));
+    assert.deepEqual(Buffer.from(encodeInitText(ev, img, c, at)!), want);
+    assert.deepEqual(Buffer.from(encodeInitText(ev, img, c, at)!), want, 'written again from the kept head');
+  }
+});
+
+test('written into a caller\'s buffer: the same bytes in place, the slab left alone, and -1 when the room is short', () => {
+  const img = image(goodFields());
+  const at = valueAt(img);
+  const want = Buffer.from(encodeInitText(event, img, ctx, at)!);
+  const out = Buffer.alloc(want.length + 100, 0xaa);
+  const end = encodeInitTextInto(out, 37, out.length - 37, event, img, ctx, at);
+  assert.equal(end, 37 + want.length);
+  assert.deepEqual(out.subarray(37, end), want);
+  assert.ok(out.subarray(0, 37).every((b) => b === 0xaa) && out.subarray(end).every((b) => b === 0xaa), 'nothing written outside the record');
+  // Too little room: -1, and the next record from the slab is still right.
+  assert.equal(encodeInitTextInto(Buffer.alloc(want.length), 0, want.length - 1, event, img, ctx, at), -1);
+  assert.deepEqual(Buffer.from(encodeInitText(event, img, ctx, at)!), want);
+  // A row for the general path: -1.
+  const bad = image(goodFields().map((f, i) => (CASES[i]![0].name === 't' ? '128' : f)));
+  assert.equal(encodeInitTextInto(out, 0, out.length, event, bad, ctx, valueAt(bad)), -1);
+});
+
+test('a chunk written in place gives the records encodeEvent writes, with the integer key messageKey writes', () => {
+  const writer = new EncodedChunkWriter(2, 256);
+  const rows = ['42', '-7', '0', '007', '9223372036854775807'];
+  const written: boolean[] = [];
+  const images: TextImage[] = [];
+  for (const key of rows) {
+    const img = image(goodFields().map((f, i) => (CASES[i]![0].name === 'i' ? key : f)));
+    images.push(img);
+    const k = CASES.findIndex(([c]) => c.name === 'i');
+    written.push(writer.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 1, 4096, (out, at, room) => encodeInitTextInto(out, at, room, event, img, ctx, valueAt(img))));
+  }
+  // '007' is no canonical key; the bigint does not fit the int column: both left to the caller.
+  assert.deepEqual(written, [true, true, true, false, false]);
+  // A record larger than the room given is not added either.
+  const small = new EncodedChunkWriter(1, 16);
+  const img = images[0]!;
+  const k = CASES.findIndex(([c]) => c.name === 'i');
+  assert.equal(small.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 0, 16, (out, at, room) => encodeInitTextInto(out, at, room, event, img, ctx, valueAt(img))), false);
+  assert.equal(small.finish().count, 0);
+  const ids = [10n, 11n, 12n];
+  let next = 0;
+  const messages = chunkMessages(writer.finish(), { topic: 't', timestamp: '1', nextId: () => ids[next++]! });
+  assert.equal(messages.length, 3);
+  messages.forEach((m, r) => {
+    const values = table.columns.map((_, i) => valueAt(images[r]!)(i));
+    assert.deepEqual(m.value, Buffer.from(encodeEvent({ ...event, after: values }, { ...ctx, id: ids[r]! })), `row ${r}`);
+    assert.equal(m.key!.toString(), `["${rows[r]}"]`);
+    assert.equal(m.partition, 1);
+  });
 });
