@@ -247,12 +247,20 @@ function logTime(output: string, msg: string): number | null {
 }
 
 /** Polls the checkpoint file until it reaches `to`; the time it was first seen there. */
-async function waitForCheckpoint(file: string, to: BinlogPosition, sync: SyncProcess, timeoutMs: number): Promise<number> {
+/**
+ * Where the binlog ended after a workload, and the GTID of its last transaction: when the
+ * server rotated to a new file right after it, the end is in the new file while a
+ * checkpoint stays at the transaction's end in the old one until another transaction comes,
+ * so reaching that GTID counts as well.
+ */
+type BinlogEnd = BinlogPosition & { readonly gtid: string | null };
+
+async function waitForCheckpoint(file: string, to: BinlogEnd, sync: SyncProcess, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { binlog: BinlogPosition | null };
-      if (c.binlog && compareBinlogPositions(c.binlog, to) >= 0) return Date.now();
+      const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { binlog: (BinlogPosition & { gtid?: string | null }) | null };
+      if (c.binlog && (compareBinlogPositions(c.binlog, to) >= 0 || (to.gtid !== null && c.binlog.gtid === to.gtid))) return Date.now();
     } catch { /* not written yet, or between writes */ }
     if (sync.proc.exitCode !== null) throw new Error(`sync exited (${sync.proc.exitCode}) before its checkpoint reached ${formatBinlogPosition(to)}:\n${sync.output.slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`the checkpoint did not reach ${formatBinlogPosition(to)} in ${timeoutMs} ms:\n${sync.output.slice(-3000)}`);
@@ -288,10 +296,13 @@ async function deleteTopic(b: string, topic: string): Promise<void> {
   }
 }
 
-async function masterStatus(admin: mysql.Connection): Promise<BinlogPosition> {
+/** The binlog's end, and the GTID of this session's last transaction (MariaDB's @@last_gtid). */
+async function masterStatus(admin: mysql.Connection): Promise<BinlogEnd> {
   const [r] = await admin.query('SHOW MASTER STATUS');
   const row = (r as { File: string; Position: number | string }[])[0]!;
-  return { file: row.File, position: Number(row.Position) };
+  const [g] = await admin.query('SELECT @@last_gtid AS gtid');
+  const gtid = (g as { gtid: string | null }[])[0]?.gtid || null;
+  return { file: row.File, position: Number(row.Position), gtid };
 }
 
 /** Runs a command to its end without blocking the event loop (RSS sampling goes on). */
@@ -316,7 +327,7 @@ function runJson<T>(script: string, scriptArgs: string[]): Promise<T> {
 // ---------------------------------------------------------------------------------------
 // Preparation
 
-interface Prepared { db: string; from: BinlogPosition; to: BinlogPosition }
+interface Prepared { db: string; from: BinlogEnd; to: BinlogEnd }
 
 async function prepare(admin: mysql.Connection): Promise<Prepared> {
   const db = uniqueName('bench');
