@@ -9,7 +9,8 @@ import type {
   DtsImageValue, DtsInteger, DtsRecord, DtsTextGeometry, DtsTextObject, DtsTimestamp, DtsTimestampWithTimeZone,
 } from './dts-record.ts';
 import { buildRecord, type BuildContext, formatPosition, millisText, planFor, type TablePlan } from './record-builder.ts';
-import { dtsCharset, scanDecimal, scannedPrecision, scannedScale, shortestFloat32, type ValueMapper } from './value-mapper.ts';
+import { digitsAt, scanDecimal, scanDecimalBytes, scannedPrecision, scannedScale } from './ascii-number.ts';
+import { dtsCharset, shortestFloat32, type ValueMapper } from './value-mapper.ts';
 
 /*
  * A writer for exactly the DTS Record schema, in place of avsc's generic one: avsc spends
@@ -1185,8 +1186,8 @@ function writeTextItem(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
       writeByte(6);
       writeCount(e - s);
       copyField(b, s, e);
-      writeInt(textPrecision, 'Decimal.precision');
-      writeInt(textScale, 'Decimal.scale');
+      writeInt(scannedPrecision, 'Decimal.precision');
+      writeInt(scannedScale, 'Decimal.scale');
       return true;
     }
     case ItemKind.DateTime:
@@ -1243,48 +1244,6 @@ function integerInRange(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
   }
   if (negative) v = -v;
   return v >= p.minNumber && v <= p.maxNumber;
-}
-
-/** What scanDecimalBytes read last. */
-let textPrecision = 0;
-let textScale = 0;
-
-/** scanDecimal of the ASCII text b[s, e), its precision and scale left in textPrecision and textScale. */
-function scanDecimalBytes(b: Buffer, s: number, e: number): boolean {
-  let i = s < e && b[s] === 45 ? s + 1 : s;
-  const integerStart = i;
-  let significant = 0;
-  for (; i < e; i++) {
-    const c = b[i]!;
-    if (c === 46) break;
-    if (c < 48 || c > 57) return false;
-    if (significant > 0 || c !== 48) significant++;
-  }
-  if (i === integerStart) return false;
-  let scale = 0;
-  if (i < e) {
-    const fractionStart = ++i;
-    for (; i < e; i++) {
-      const c = b[i]!;
-      if (c < 48 || c > 57) return false;
-    }
-    scale = e - fractionStart;
-    if (scale === 0) return false;
-  }
-  textPrecision = Math.max(1, significant + scale);
-  textScale = scale;
-  return true;
-}
-
-/** Decimal digits b[at, at + count) as a number; -1 when one is not a digit. */
-function digitsAt(b: Buffer, at: number, count: number): number {
-  let v = 0;
-  for (let i = at; i < at + count; i++) {
-    const d = b[i]! - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 /** `YYYY-MM-DD HH:MM:SS[.f…]` as a DateTime item; false when the text has another shape. */

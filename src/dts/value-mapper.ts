@@ -1,4 +1,5 @@
 import { SyncError } from '../errors.ts';
+import { scanDecimal, scannedPrecision, scannedScale } from './ascii-number.ts';
 import type { ColumnValue, TemporalValue, TimestampValue } from '../model/column-value.ts';
 import type { ColumnSchema } from '../model/table-schema.ts';
 import type { DtsDateTime, DtsImageValue } from './dts-record.ts';
@@ -142,42 +143,6 @@ function bitMapper(column: ColumnSchema): ValueMapper {
  */
 function decimalPrecisionScale(text: string): { precision: number; scale: number } | null {
   return scanDecimal(text) ? { precision: scannedPrecision, scale: scannedScale } : null;
-}
-
-/** Set by scanDecimal: the precision and scale of the last text it accepted. */
-export let scannedPrecision = 0;
-export let scannedScale = 0;
-
-/**
- * decimalPrecisionScale without an object per value, for the encoder's direct path: true
- * when the text is a plain MySQL decimal, its precision and scale then in
- * scannedPrecision and scannedScale.
- */
-export function scanDecimal(text: string): boolean {
-  const length = text.length;
-  let i = length > 0 && text.charCodeAt(0) === 45 ? 1 : 0;
-  const integerStart = i;
-  let significant = 0;
-  for (; i < length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) break;
-    if (c < 48 || c > 57) return false;
-    if (significant > 0 || c !== 48) significant++;
-  }
-  if (i === integerStart) return false;
-  let scale = 0;
-  if (i < length) {
-    const fractionStart = ++i;
-    for (; i < length; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) return false;
-    }
-    scale = length - fractionStart;
-    if (scale === 0) return false;
-  }
-  scannedPrecision = Math.max(1, significant + scale);
-  scannedScale = scale;
-  return true;
 }
 
 function decimalMapper(column: ColumnSchema): ValueMapper {

@@ -20,6 +20,7 @@
  * bytes (checkpointed as is) and written back into SQL as literals of the column's own
  * type and collation, so that `>` compares exactly as ORDER BY sorts.
  */
+import { digitsAt } from '../dts/ascii-number.ts';
 import type { TemporalValue, TimestampValue } from '../model/column-value.ts';
 import type { ColumnSchema, IndexSchema, TableSchema } from '../model/table-schema.ts';
 import { daysFromCivil } from '../source/zongji-exact-rows.ts';
@@ -264,16 +265,6 @@ function integerText(f: Buffer, s: number, e: number): bigint {
   return BigInt(negative ? -v : v);
 }
 
-function digits(f: Buffer, at: number, count: number): number {
-  let v = 0;
-  for (let i = at; i < at + count; i++) {
-    const d = f[i]! - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 /** `YYYY-MM-DD HH:MM:SS[.f…]` read from buf[s, e), without a string or a regex; null when the shape differs. */
 function datetimeBytes(f: Buffer, s: number, e: number): TemporalValue | null {
   const n = e - s;
@@ -281,11 +272,11 @@ function datetimeBytes(f: Buffer, s: number, e: number): TemporalValue | null {
   let micros = 0;
   if (n > 19) {
     if (f[s + 19] !== 0x2e || n > 26) return null;
-    const frac = digits(f, s + 20, n - 20);
+    const frac = digitsAt(f, s + 20, n - 20);
     if (frac < 0) return null;
     micros = frac * 10 ** (26 - n);
   }
-  const y = digits(f, s, 4), mo = digits(f, s + 5, 2), d = digits(f, s + 8, 2), h = digits(f, s + 11, 2), mi = digits(f, s + 14, 2), sec = digits(f, s + 17, 2);
+  const y = digitsAt(f, s, 4), mo = digitsAt(f, s + 5, 2), d = digitsAt(f, s + 8, 2), h = digitsAt(f, s + 11, 2), mi = digitsAt(f, s + 14, 2), sec = digitsAt(f, s + 17, 2);
   if ((y | mo | d | h | mi | sec) < 0) return null;
   return temporal(false, y, mo, d, h, mi, sec, micros);
 }
