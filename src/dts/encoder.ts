@@ -1069,25 +1069,24 @@ export function encodeInitText(event: RowChangeEvent, image: TextImage, ctx: Bui
 }
 
 /**
- * encodeInitText written into `out` at `at` instead of a slab, so that the caller (a chunk
- * of the full-data sync) needs no copy of its own; `room` bytes from `at` are free. Returns
- * where the record ends, or -1 when the row needs the general path or `room` was too small
+ * encodeInitText written into `out` from `at` to at most its end, instead of a slab, so
+ * that the caller (a chunk of the full-data sync) needs no copy of its own. Returns where
+ * the record ends, or -1 when the row needs the general path or `out` has too little room
  * (nothing of use is then in `out`).
  */
-export function encodeInitTextInto(out: Buffer, at: number, room: number, event: RowChangeEvent, image: TextImage, ctx: BuildContext,
+export function encodeInitTextInto(out: Buffer, at: number, event: RowChangeEvent, image: TextImage, ctx: BuildContext,
   valueAt: (i: number) => ColumnValue): number {
   if (event.operation !== 'INIT' || event.before !== null) return -1;
   const slab = buf;
   const slabStart = start;
-  // The record is written into `out` as if it were the slab, with no room to grow: a record
-  // that would need more makes reserve() move it to a buffer of its own, which shows here.
-  const target = out.subarray(0, at + room);
-  buf = target;
+  // The record is written into `out` as if it were the slab: a record that would need more
+  // room makes reserve() move it to a buffer of its own, which shows here.
+  buf = out;
   start = at;
   pos = at;
   const written = writeInitText(event, image, ctx, valueAt);
   const end = pos;
-  const stayed = buf === target;
+  const stayed = buf === out;
   buf = slab;
   start = slabStart;
   pos = slabStart;

@@ -18,10 +18,10 @@ import { normalizeRow, normalizeValue } from '../source/row-normalizer.ts';
 import type { ColumnValue } from '../model/column-value.ts';
 import { rowKey } from '../model/table-schema.ts';
 import { type ChunkKey, type ChunkTable, rawRowOf, rawValueAt, type TextRow } from './chunk-query.ts';
-
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
 import { type ChunkBuffers, type EncodedChunk, EncodedChunkWriter } from './encoded-chunk.ts';
 import { prepareSnapshotConnection, streamChunk } from './snapshot-source.ts';
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
 
 /** What every record of a table shares. */
 export interface ChunkTableContext {
@@ -140,8 +140,8 @@ class RowEncoder {
     const column = this.context.table.schema.columns[i]!;
     return s < 0 ? null : normalizeValue(column, rawValueAt(column, row.buf, s, row.ends[i]!));
   };
-  private readonly writeValue = (out: Buffer, at: number, room: number): number =>
-    encodeInitTextInto(out, at, room, this.event, this.row!, this.build, this.valueAt);
+  private readonly writeValue = (out: Buffer, at: number): number =>
+    encodeInitTextInto(out, at, this.event, this.row!, this.build, this.valueAt);
   readonly now = Date.now();
 
   constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {

@@ -70,28 +70,21 @@ export class EncodedChunkWriter {
     checkValue(value);
     this.room(e - s + 4 + ID_ROOM + value.length - 2);
     const at = this.nextRecord();
-    const b = this.buf;
-    let p = this.pos;
-    this.offsets[at] = p;
-    b[p++] = 0x5b; // [
-    b[p++] = 0x22; // "
-    for (let i = s; i < e; i++) b[p++] = text[i]!;
-    b[p++] = 0x22;
-    b[p++] = 0x5d; // ]
-    this.offsets[at + 1] = p;
-    this.pos = p;
+    this.offsets[at] = this.pos;
+    this.pos = writeIntegerKey(this.buf, this.pos, text, s, e);
+    this.offsets[at + 1] = this.pos;
     this.addValue(at, value, partition);
     return true;
   }
 
   /**
    * A record written in place, without a value Buffer in between: the key as
-   * addWithIntegerKey writes it, and the value `write(out, at, room)` writes into this
-   * chunk's buffer at `at` (encoded with id 0, in at most `room` bytes; at least `minRoom`
-   * are given), returning where it ends, or -1 to add nothing. False when nothing was added:
-   * a key text that is not canonical, or -1 from `write`.
+   * addWithIntegerKey writes it, and the value `write(out, at)` writes into this chunk's
+   * buffer from `at` (encoded with id 0, within `out`; at least `minRoom` bytes are free),
+   * returning where it ends, or -1 to add nothing. False when nothing was added: a key text
+   * that is not canonical, or -1 from `write`.
    */
-  addInPlace(text: Buffer, s: number, e: number, partition: number, minRoom: number, write: (out: Buffer, at: number, room: number) => number): boolean {
+  addInPlace(text: Buffer, s: number, e: number, partition: number, minRoom: number, write: (out: Buffer, at: number) => number): boolean {
     if (!isCanonicalInteger(text, s, e)) return false;
     const keyLength = e - s + 4;
     this.room(keyLength + ID_ROOM + minRoom);
@@ -99,21 +92,13 @@ export class EncodedChunkWriter {
     // The value's version and id 0 land in the last two bytes of the id room (see ID_ROOM).
     const valueAt = keyAt + keyLength + ID_ROOM - 2;
     const b = this.buf;
-    const end = write(b, valueAt, b.length - valueAt);
+    const end = write(b, valueAt);
     if (end < 0) return false;
-    if (end - valueAt < 2 || b[valueAt] !== 0 || b[valueAt + 1] !== 0) {
-      throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
-    }
-    let p = keyAt;
-    b[p++] = 0x5b; // [
-    b[p++] = 0x22; // "
-    for (let i = s; i < e; i++) b[p++] = text[i]!;
-    b[p++] = 0x22;
-    b[p++] = 0x5d; // ]
+    checkValue(b, valueAt, end);
     const at = this.nextRecord();
     const o = this.offsets;
     o[at] = keyAt;
-    o[at + 1] = p;
+    o[at + 1] = writeIntegerKey(b, keyAt, text, s, e);
     o[at + 2] = valueAt + 2;
     o[at + 3] = end;
     o[at + 4] = partition;
@@ -155,10 +140,21 @@ export class EncodedChunkWriter {
   }
 }
 
-function checkValue(value: Buffer): void {
-  if (value.length < 2 || value[0] !== 0 || value[1] !== 0) {
+/** The value b[start, end) starts with version 0 and id 0, as encoded for a chunk. */
+function checkValue(b: Buffer, start = 0, end = b.length): void {
+  if (end - start < 2 || b[start] !== 0 || b[start + 1] !== 0) {
     throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
   }
+}
+
+/** `["<digits>"]` (messageKey's form of an integer key) at p; returns the position after it. */
+function writeIntegerKey(b: Buffer, p: number, text: Buffer, s: number, e: number): number {
+  b[p++] = 0x5b; // [
+  b[p++] = 0x22; // "
+  for (let i = s; i < e; i++) b[p++] = text[i]!;
+  b[p++] = 0x22;
+  b[p++] = 0x5d; // ]
+  return p;
 }
 
 /** An optional minus and decimal digits, without a leading zero (but "0" itself) and not "-0". */

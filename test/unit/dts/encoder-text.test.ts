@@ -182,16 +182,16 @@ test('written into a caller\'s buffer: the same bytes in place, the slab left al
   const at = valueAt(img);
   const want = Buffer.from(encodeInitText(event, img, ctx, at)!);
   const out = Buffer.alloc(want.length + 100, 0xaa);
-  const end = encodeInitTextInto(out, 37, out.length - 37, event, img, ctx, at);
+  const end = encodeInitTextInto(out, 37, event, img, ctx, at);
   assert.equal(end, 37 + want.length);
   assert.deepEqual(out.subarray(37, end), want);
   assert.ok(out.subarray(0, 37).every((b) => b === 0xaa) && out.subarray(end).every((b) => b === 0xaa), 'nothing written outside the record');
   // Too little room: -1, and the next record from the slab is still right.
-  assert.equal(encodeInitTextInto(Buffer.alloc(want.length), 0, want.length - 1, event, img, ctx, at), -1);
+  assert.equal(encodeInitTextInto(Buffer.alloc(want.length + 4), 5, event, img, ctx, at), -1);
   assert.deepEqual(Buffer.from(encodeInitText(event, img, ctx, at)!), want);
   // A row for the general path: -1.
   const bad = image(goodFields().map((f, i) => (CASES[i]![0].name === 't' ? '128' : f)));
-  assert.equal(encodeInitTextInto(out, 0, out.length, event, bad, ctx, valueAt(bad)), -1);
+  assert.equal(encodeInitTextInto(out, 0, event, bad, ctx, valueAt(bad)), -1);
 });
 
 test('a chunk written in place gives the records encodeEvent writes, with the integer key messageKey writes', () => {
@@ -203,7 +203,7 @@ test('a chunk written in place gives the records encodeEvent writes, with the in
     const img = image(goodFields().map((f, i) => (CASES[i]![0].name === 'i' ? key : f)));
     images.push(img);
     const k = CASES.findIndex(([c]) => c.name === 'i');
-    written.push(writer.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 1, 4096, (out, at, room) => encodeInitTextInto(out, at, room, event, img, ctx, valueAt(img))));
+    written.push(writer.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 1, 4096, (out, at) => encodeInitTextInto(out, at, event, img, ctx, valueAt(img))));
   }
   // '007' is no canonical key; the bigint does not fit the int column: both left to the caller.
   assert.deepEqual(written, [true, true, true, false, false]);
@@ -211,7 +211,7 @@ test('a chunk written in place gives the records encodeEvent writes, with the in
   const small = new EncodedChunkWriter(1, 16);
   const img = images[0]!;
   const k = CASES.findIndex(([c]) => c.name === 'i');
-  assert.equal(small.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 0, 16, (out, at, room) => encodeInitTextInto(out, at, room, event, img, ctx, valueAt(img))), false);
+  assert.equal(small.addInPlace(img.buf, img.starts[k]!, img.ends[k]!, 0, 16, (out, at) => encodeInitTextInto(out, at, event, img, ctx, valueAt(img))), false);
   assert.equal(small.finish().count, 0);
   const ids = [10n, 11n, 12n];
   let next = 0;
