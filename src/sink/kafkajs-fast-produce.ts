@@ -33,11 +33,19 @@
  * libuv's thread pool as soon as the send is planned; it runs on the other core while earlier
  * requests are on the wire, and the request (or its retry) takes the result.
  *
+ * The framing: kafkajs frames every request (src/protocol/request.js) by writing its header
+ * into a new Encoder and copying the body after it, then copying both after a size into
+ * another: two zero-filled buffers of the next power of two per request, several MB for a
+ * large produce and most of what it allocated. Our body is written with free room in front
+ * of it, and Encoder.writeEncoder is wrapped (framedWriteEncoder) so that, for such a body
+ * only, the bytes written before it go into that room instead. Every other encoder's
+ * writeEncoder is kafkajs' own.
+ *
  * kafkajs' internals are checked before the first produce (ensureFastProduce, called by
  * KafkaSink.connect): the installed version, the shape of the Produce definitions, and, for
  * every version 3 to 7, that kafkajs' own encoder and ours give the same bytes for a sample
- * request. Anything else stops the start with ENCODE_FAILED instead of sending something
- * the broker might read differently.
+ * request, both as a body and as framed for the socket. Anything else stops the start with
+ * ENCODE_FAILED instead of sending something the broker might read differently.
  */
 import { createRequire } from 'node:module';
 import { SyncError } from '../errors.ts';
