@@ -15,9 +15,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { RowChangeEvent } from '../src/model/change-event.ts';
 import type { ColumnValue } from '../src/model/column-value.ts';
-import type { ColumnSchema, ColumnType, TableSchema } from '../src/model/table-schema.ts';
+import type { TableSchema } from '../src/model/table-schema.ts';
 import { encodeEvent } from '../src/dts/encoder.ts';
-import { column } from '../test/fixtures/column.ts';
+import { ordersSchema } from './bench-orders.ts';
 
 const TARGET_ROWS_PER_SECOND = 250_000;
 
@@ -37,24 +37,7 @@ if (![rows, runs, poolSize].every((n) => Number.isInteger(n) && n >= 1)) {
 }
 
 
-const table: TableSchema = {
-  database: 'shop',
-  table: 'orders',
-  columns: [
-    column('id', 'bigint', { nullable: false }),
-    column('customer_id', 'int'),
-    column('amount_cents', 'bigint'),
-    column('customer_name', 'varchar', { charset: 'utf8mb4', length: 64 }),
-    column('total', 'decimal', { precision: 12, scale: 2 }),
-    column('created_at', 'datetime', { fsp: 3 }),
-    column('score', 'double'),
-    column('status', 'tinyint'),
-    column('note', 'text', { charset: 'utf8mb4' }),
-    column('request_id', 'varchar', { charset: 'ascii', length: 36 }),
-  ],
-  primaryKey: { name: 'PRIMARY', columns: ['id'] },
-  uniqueKeys: [{ name: 'uk_request', columns: ['request_id'] }],
-};
+const table: TableSchema = ordersSchema('shop');
 
 // A small deterministic generator: the same rows on every run and machine.
 let seed = 0x2545f491;

@@ -24,7 +24,7 @@ import type { RowChangeEvent, SourceInfo } from '../src/model/change-event.ts';
 import type { TableSchema } from '../src/model/table-schema.ts';
 import { messageKey } from '../src/pipeline/message-key.ts';
 import { partitionFor } from '../src/sink/partitioner.ts';
-import { BinlogReader, type BinlogRowsEvent } from '../src/source/binlog-reader.ts';
+import { BinlogReader, type BinlogRowsEvent, ZONGJI_VALUE_OPTIONS } from '../src/source/binlog-reader.ts';
 import { normalizeRow } from '../src/source/row-normalizer.ts';
 import { readTableSchema } from '../src/source/schema-reader.ts';
 import { connectSource } from '../src/source/source-inspector.ts';
@@ -84,11 +84,7 @@ if (args.reader === 'exact' || args.reader === 'encode') {
 } else {
   const zongji = new ZongJi({
     ...connection,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-    jsonStrings: true,
-    timezone: 'Z',
+    ...ZONGJI_VALUE_OPTIONS,
   } as ConstructorParameters<typeof ZongJi>[0]);
   let file = from.file;
   zongji.on('binlog', (evt: { getEventName(): string; rows?: unknown[]; nextPosition: number; binlogName?: string }) => {

@@ -684,19 +684,6 @@ function safePositionText(p: BinlogPosition): string {
   return lastSafeText;
 }
 
-/** Bytes copied to pos, the room for them already reserved. */
-function putBytes(b: Uint8Array): void {
-  const n = b.length;
-  if (n < SHORT_BYTES) {
-    const out = buf;
-    const at = pos;
-    for (let i = 0; i < n; i++) out[at + i] = b[i];
-  } else {
-    buf.set(b, pos);
-  }
-  pos += n;
-}
-
 /** A row record as buildRowRecord + writeRecord write it; false to leave it to them. */
 function writeRowDirect(event: RowChangeEvent, ctx: BuildContext): boolean {
   const operation = event.operation;
@@ -752,7 +739,7 @@ function writeRowHead(event: RowChangeEvent, ctx: BuildContext): DirectPlan | nu
   writeZigZag(seconds * 2); // sourceTimestamp
   writeString(positionText(source.position), 'sourcePosition');
   writeString(safePositionText(source.transactionStart), 'safeSourcePosition');
-  putBytes(middle);
+  writeRaw(middle);
   writeString(lastThreadText, 'tags');
   writeRaw(TAG_SERVER_ID);
   writeString(lastServerText, 'tags');

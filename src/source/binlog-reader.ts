@@ -90,6 +90,19 @@ const ROW_OPERATIONS: Record<string, 'INSERT' | 'UPDATE' | 'DELETE'> = {
 };
 
 /** One connection to the binlog, from a position, until stop() or an error. */
+/**
+ * How zongji is asked to hand over the values the exact row reader leaves to it, so that
+ * they stay exact: 64-bit integers as strings, JSON as text, classic temporal types as UTC
+ * strings (scripts/bench-parse.ts measures zongji alone with the same).
+ */
+export const ZONGJI_VALUE_OPTIONS = {
+  supportBigNumbers: true,
+  bigNumberStrings: true,
+  dateStrings: true,
+  jsonStrings: true,
+  timezone: 'Z',
+} as const;
+
 export class BinlogReader {
   private readonly opts: BinlogReaderOptions;
   private zongji: ZongJi | null = null;
@@ -122,13 +135,7 @@ export class BinlogReader {
       password: c.password,
       ssl: c.ssl,
       connectTimeout: c.connectTimeoutMs ?? 10_000,
-      // Values the shim leaves to zongji stay exact: 64-bit integers as strings, JSON as
-      // text, classic temporal types as UTC strings.
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-      jsonStrings: true,
-      timezone: 'Z',
+      ...ZONGJI_VALUE_OPTIONS,
     } as ConstructorParameters<typeof ZongJi>[0]);
     this.zongji = zongji;
     const start = this.opts.startAt;
