@@ -71,6 +71,34 @@ wait_until() {
   done
 }
 
+# TLS for a source server: a throwaway CA, and a server certificate (SAN IP 127.0.0.1 and
+# localhost) and a client certificate (for mutual TLS) it signed, made by openssl in $1 on the
+# first start; clients trust $1/ca.pem. $2 names the component in logs, $3 the server in the CA's name.
+source_tls() {
+  local dir=$1 name=$2 label=$3
+  [ -f "$dir/server.pem" ] && [ -f "$dir/server.key" ] && [ -f "$dir/ca.pem" ] && return 0
+  if ! command -v openssl >/dev/null; then
+    log "$name: openssl not found; starting without TLS"
+    return 1
+  fi
+  log "$name: making a throwaway CA and TLS certificates in ${dir#$ROOT/} (openssl)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (
+    set -e
+    cd "$dir.tmp"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem \
+      -subj "/CN=dts-binlog-kafka lab $label CA" -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'
+    for who in server client; do
+      openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" -subj "/CN=$([ $who = server ] && echo localhost || echo dts_sync)"
+      printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=digitalSignature,keyEncipherment' \
+        "extendedKeyUsage=$([ $who = server ] && echo serverAuth || echo clientAuth)" \
+        "$([ $who = server ] && echo 'subjectAltName=IP:127.0.0.1,DNS:localhost' || echo 'subjectAltName=DNS:dts_sync')" >"$who.ext"
+      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile "$who.ext" -out "$who.pem"
+    done
+  ) >"$dir.openssl.log" 2>&1 || { log "$name: openssl failed (see ${dir#$ROOT/}.openssl.log); starting without TLS"; return 1; }
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
 # shellcheck source=ports.env
 . "$ROOT/scripts/lab.d/ports.env"
 

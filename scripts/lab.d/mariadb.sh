@@ -22,36 +22,10 @@ mariadb_install_if_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
 }
 
-# TLS: a throwaway CA, and a server certificate (SAN IP 127.0.0.1 and localhost) and a client
-# certificate (for mutual TLS) it signed, made by openssl in .lab/mariadb/tls on the first start;
-# clients trust tls/ca.pem. TLS is offered, not required: the lab's users connect either way
-# (a test makes its own REQUIRE SSL / REQUIRE X509 user). Without openssl the lab runs without TLS.
+# TLS: a throwaway CA and certificates in .lab/mariadb/tls (source_tls in common.sh); TLS is
+# offered, not required: the lab's users connect either way (a test makes its own REQUIRE SSL /
+# REQUIRE X509 user). Without openssl the lab runs without TLS.
 MARIADB_TLS_DIR=$MARIADB_DIR/tls
-
-mariadb_tls() {
-  local dir=$MARIADB_TLS_DIR
-  [ -f "$dir/server.pem" ] && [ -f "$dir/server.key" ] && [ -f "$dir/ca.pem" ] && return 0
-  if ! command -v openssl >/dev/null; then
-    log "mariadb: openssl not found; starting without TLS"
-    return 1
-  fi
-  log "mariadb: making a throwaway CA and TLS certificates in ${dir#$ROOT/} (openssl)"
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (
-    set -e
-    cd "$dir.tmp"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem \
-      -subj '/CN=dts-binlog-kafka lab MariaDB CA' -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign'
-    for who in server client; do
-      openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" -subj "/CN=$([ $who = server ] && echo localhost || echo dts_sync)"
-      printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=digitalSignature,keyEncipherment' \
-        "extendedKeyUsage=$([ $who = server ] && echo serverAuth || echo clientAuth)" \
-        "$([ $who = server ] && echo 'subjectAltName=IP:127.0.0.1,DNS:localhost' || echo 'subjectAltName=DNS:dts_sync')" >"$who.ext"
-      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile "$who.ext" -out "$who.pem"
-    done
-  ) >"$MARIADB_DIR/openssl.log" 2>&1 || { log "mariadb: openssl failed (see ${MARIADB_DIR#$ROOT/}/openssl.log); starting without TLS"; return 1; }
-  rm -rf "$dir" && mv "$dir.tmp" "$dir"
-}
 
 mariadb_client() { mariadb --no-defaults --default-character-set=utf8mb4 --socket="$MARIADB_SOCKET" -uroot "$@"; }
 
@@ -74,7 +48,7 @@ mariadb_up() {
   fi
   port_open "$MARIADB_PORT" && die "port $MARIADB_PORT is taken by another process; stop it or change MARIADB_PORT in scripts/lab.d/ports.env"
   local tls_opt=()
-  mariadb_tls && tls_opt=(--ssl-ca="$MARIADB_TLS_DIR/ca.pem" --ssl-cert="$MARIADB_TLS_DIR/server.pem" --ssl-key="$MARIADB_TLS_DIR/server.key")
+  source_tls "$MARIADB_TLS_DIR" mariadb MariaDB && tls_opt=(--ssl-ca="$MARIADB_TLS_DIR/ca.pem" --ssl-cert="$MARIADB_TLS_DIR/server.pem" --ssl-key="$MARIADB_TLS_DIR/server.key")
   start_component mariadb mariadbd --no-defaults "${user_opt[@]}" "${tls_opt[@]}" \
     --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" --pid-file="$MARIADB_DIR/mariadbd.pid" \
     --tmpdir="$MARIADB_DIR/tmp" --port="$MARIADB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
