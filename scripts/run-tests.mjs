@@ -60,7 +60,7 @@ const lab = (cmd) => spawnSync('bash', [path.join(root, 'scripts/lab'), cmd], { 
 
 let startedLab = false;
 if (files.some((f) => f.startsWith(`test${path.sep}integration`))) {
-  const open = await Promise.all([ports.MARIADB_PORT, ports.KAFKA39_PORT, ports.KAFKA10_PORT].map(portOpen));
+  const open = await Promise.all([ports.MARIADB_PORT, ports.MYSQL_PORT, ports.KAFKA39_PORT, ports.KAFKA10_PORT].map(portOpen));
   if (!open.every(Boolean)) {
     console.log('# starting the lab for the integration tests (scripts/lab up)');
     const r = lab('up');

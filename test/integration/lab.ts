@@ -13,6 +13,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface LabPorts {
   MARIADB_PORT: number;
+  MYSQL_PORT: number;
   KAFKA39_PORT: number;
   KAFKA39_CONTROLLER_PORT: number;
   /** Kafka 3.9's SASL_PLAINTEXT listener: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
@@ -54,6 +55,27 @@ export function kafkaAuthLab(): { saslBroker: string; sslBroker: string; user: s
 export const LAB_SYNC_USER = { user: 'dts_sync', password: 'dts_sync_pw' };
 export const LAB_ADMIN_USER = { user: 'lab_admin', password: 'lab_admin_pw' };
 
+export type SourceKind = 'mariadb' | 'mysql';
+
+/** One source server of the lab. Every test that touches the source runs against each. */
+export interface LabSource {
+  readonly kind: SourceKind;
+  /** for test names: `MariaDB 10.11`, `MySQL 9.7` */
+  readonly label: string;
+  readonly port: number;
+  /** the CA that signed the server's TLS certificate (scripts/lab.d/common.sh, source_tls) */
+  readonly caFile: string;
+}
+
+/** The lab's sources: MariaDB 10.11 and MySQL 9.7 (scripts/lab.d/mariadb.sh, mysql.sh). */
+export function labSources(): LabSource[] {
+  const p = labPorts();
+  return [
+    { kind: 'mariadb', label: 'MariaDB 10.11', port: p.MARIADB_PORT, caFile: `${labDir()}/mariadb/tls/ca.pem` },
+    { kind: 'mysql', label: 'MySQL 9.7', port: p.MYSQL_PORT, caFile: `${labDir()}/mysql/tls/ca.pem` },
+  ];
+}
+
 /** Kafka brokers of the lab, by the version label tests use in their names. */
 export function kafkaBrokers(): { version: '3.9' | '1.0'; broker: string }[] {
   const p = labPorts();
@@ -79,7 +101,7 @@ function portOpen(port: number): Promise<boolean> {
  */
 export async function ensureLab(needs: { kafka: boolean; kafkaAuth?: boolean } = { kafka: true }): Promise<void> {
   const p = labPorts();
-  const ports = needs.kafka ? [p.MARIADB_PORT, p.KAFKA39_PORT, p.KAFKA10_PORT] : [p.MARIADB_PORT];
+  const ports = needs.kafka ? [p.MARIADB_PORT, p.MYSQL_PORT, p.KAFKA39_PORT, p.KAFKA10_PORT] : [p.MARIADB_PORT, p.MYSQL_PORT];
   const open = await Promise.all(ports.map(portOpen));
   if (!open.every(Boolean)) {
     const args = needs.kafka ? ['up'] : ['up', '--kafka', 'none'];
@@ -100,10 +122,11 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-export function adminConnection(database?: string): Promise<mysql.Connection> {
+/** lab_admin on `source` (default: the MariaDB), for setting up tables and workloads. */
+export function adminConnection(database?: string, source: LabSource = labSources()[0]!): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1',
-    port: labPorts().MARIADB_PORT,
+    port: source.port,
     ...LAB_ADMIN_USER,
     database,
     multipleStatements: true,
