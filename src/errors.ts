@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   METRICS_PORT_UNAVAILABLE: { retriable: false },
   SERVER_ID_IN_USE: { retriable: false },
   SNAPSHOT_WORKER_FAILED: { retriable: true },
+  SOURCE_PRIVILEGE_MISSING: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,7 +1,7 @@
 /**
  * How far the binlog reader is behind the source, in bytes, for the dts_binlog_lag_bytes
  * metric: polled on the session's ordinary source connection every few seconds while it
- * streams. SHOW MASTER STATUS answers when the reader is in the source's current file;
+ * streams. SHOW BINARY LOG STATUS (SHOW MASTER STATUS before MySQL 8.2) answers when the reader is in the source's current file;
  * only when it is in an older one does SHOW BINARY LOGS (which stats every file) add up
  * the files in between. Needs what the synchronizer's user has anyway (BINLOG MONITOR /
  * REPLICATION CLIENT).
@@ -9,6 +9,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../model/binlog-position.ts';
 import { recordBinlogBehind } from '../ops/metrics.ts';
+import { binlogStatus } from '../source/source-inspector.ts';
 
 const POLL_MS = 5_000;
 
@@ -27,9 +28,8 @@ export function bytesBehind(files: readonly BinlogFile[], at: BinlogPosition): n
 }
 
 async function poll(conn: Connection, at: BinlogPosition): Promise<number | null> {
-  const [status] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-  const end = status[0];
-  if (end && String(end.File) === at.file) return Math.max(0, Number(end.Position) - at.position);
+  const end = await binlogStatus(conn);
+  if (end.file === at.file) return Math.max(0, end.position - at.position);
   const [logs] = await conn.query<RowDataPacket[]>('SHOW BINARY LOGS');
   return bytesBehind(logs.map((r) => ({ name: String(r.Log_name), size: Number(r.File_size) })), at);
 }

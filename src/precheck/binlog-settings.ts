@@ -12,7 +12,7 @@
  * - server_id: a binlog client announcing the source's own id is refused.
  */
 import { fail, pass, type PrecheckCheck, warn } from './report.ts';
-import { describeServer, type ServerInfo } from './server-version.ts';
+import { describeServer, type ServerInfo } from '../source/server-version.ts';
 
 /** lower-case variable names to values, as SHOW GLOBAL VARIABLES gives them */
 export type ServerVariables = Readonly<Record<string, string>>;

@@ -10,7 +10,7 @@
 import { formatObjectPattern, type ObjectPattern } from '../config/object-pattern.ts';
 import { type GrantStatement, matchesGrantDatabase, type ParsedGrants } from './grants.ts';
 import { fail, listSome, pass, type PrecheckCheck, warn } from './report.ts';
-import { atLeast, replicationClientName, type ServerInfo } from './server-version.ts';
+import { atLeast, replicationClientName, type ServerInfo } from '../source/server-version.ts';
 
 export const PRIVILEGES_CHECK = 'privileges';
 

@@ -16,7 +16,7 @@ import { BINLOG_VARIABLES, checkBinlogSettings } from './binlog-settings.ts';
 import { parseGrants } from './grants.ts';
 import { checkPrivileges, PRIVILEGES_CHECK } from './privileges.ts';
 import { fail, listSome, pass, plural, type PrecheckCheck, skip } from './report.ts';
-import { describeServer, parseServerVersion, type ServerInfo } from './server-version.ts';
+import { describeServer, parseServerVersion, type ServerInfo } from '../source/server-version.ts';
 import type { PrecheckLogger } from './logger.ts';
 
 export interface SelectedTable {

@@ -8,6 +8,7 @@ import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
 import { SyncError } from '../errors.ts';
 import { rowKey, type TableSchema } from '../model/table-schema.ts';
 import { readTableSchema } from '../source/schema-reader.ts';
+import { binlogStatus, normalizeGtidSet } from '../source/source-inspector.ts';
 import { boundaryQuery, type ChunkKey, type ChunkTable, chunkKeyOf, chunkQuery, keyIndexes, quoteIdentifier, type TextRow, textRow, textRowFields } from './chunk-query.ts';
 
 /** Prepares a connection for chunk reads: raw result bytes, TIMESTAMPs in UTC. */
@@ -17,13 +18,20 @@ export async function prepareSnapshotConnection(conn: Connection): Promise<void>
 
 /**
  * A binlog position such that every transaction that ends at or before it is visible to
- * any read that starts afterwards. SHOW MASTER STATUS alone does not give that: a
+ * any read that starts afterwards. The binlog's end alone does not give that: a
  * transaction is written to the binlog before the storage engine commits it, so for a
- * moment the binlog end is past a transaction that reads cannot see yet. MariaDB's
- * `START TRANSACTION WITH CONSISTENT SNAPSHOT` reports, in `binlog_snapshot_file` and
- * `binlog_snapshot_position`, the binlog position its snapshot matches exactly, without any
- * lock. Servers without them (MySQL) get the classic method: a global read lock for as long
- * as SHOW MASTER STATUS takes (needs the RELOAD privilege).
+ * moment the binlog end is past a transaction that reads cannot see yet. The least
+ * intrusive way each server offers:
+ * - MariaDB: `START TRANSACTION WITH CONSISTENT SNAPSHOT` reports, in
+ *   `binlog_snapshot_file` and `binlog_snapshot_position`, the position its snapshot
+ *   matches exactly, without any lock and without a privilege.
+ * - MySQL 8.0.17+: `performance_schema.log_status` (needs BACKUP_ADMIN). To fill it the
+ *   server holds the binlog's log, sync and commit locks together, so no commit group is
+ *   between its binlog write and its engine commit: the position and GTID set it reports
+ *   cover only committed transactions. Commits wait for the microseconds it takes; no
+ *   table lock.
+ * - Otherwise: the classic short global read lock (FLUSH TABLES WITH READ LOCK, needs
+ *   RELOAD) for as long as the binlog status takes.
  */
 export async function consistentBinlogPosition(conn: Connection): Promise<CheckpointPosition> {
   await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
@@ -38,29 +46,46 @@ export async function consistentBinlogPosition(conn: Connection): Promise<Checkp
   } finally {
     await conn.query('COMMIT');
   }
-  if (file === undefined || position === undefined) return lockedBinlogPosition(conn);
+  if (file === undefined || position === undefined) return mysqlConsistentPosition(conn);
   if (file === '') {
     throw new SyncError('SOURCE_QUERY_FAILED', 'the source has no binlog (binlog_snapshot_file is empty): start it with --log-bin', { retriable: false });
   }
   return { file, position, gtid: await gtidAt(conn, file, position) };
 }
 
-async function lockedBinlogPosition(conn: Connection): Promise<CheckpointPosition> {
+async function mysqlConsistentPosition(conn: Connection): Promise<CheckpointPosition> {
+  let logStatusError: unknown;
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT LOCAL AS l FROM performance_schema.log_status');
+    const local = parseLogStatus(rows[0]?.l);
+    if (local) return local;
+    logStatusError = new Error('performance_schema.log_status has no binary log position');
+  } catch (err) {
+    logStatusError = err;
+  }
   try {
     await conn.query('FLUSH TABLES WITH READ LOCK');
   } catch (err) {
-    throw new SyncError('SOURCE_QUERY_FAILED',
-      `the source has no binlog_snapshot_position status (not MariaDB), and taking the short global read lock that gives a consistent binlog position failed: ${(err as Error).message}; grant the sync user RELOAD`,
+    throw new SyncError('SOURCE_PRIVILEGE_MISSING',
+      'the initial sync needs a binlog position consistent with its reads: reading performance_schema.log_status failed ' +
+        `(${(logStatusError as Error).message}) and so did the short global read lock (${(err as Error).message}); ` +
+        'grant the sync user BACKUP_ADMIN (MySQL 8.0.17+, no lock: GRANT BACKUP_ADMIN ON *.* TO ...) or RELOAD (a global read lock for a moment)',
       { cause: err, retriable: false });
   }
   try {
-    const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-    const r = rows[0];
-    if (!r) throw new SyncError('SOURCE_QUERY_FAILED', 'SHOW MASTER STATUS returned nothing: the binlog is off on the source (start it with --log-bin)', { retriable: false });
-    return { file: String(r.File), position: Number(r.Position), gtid: r.Executed_Gtid_Set ? String(r.Executed_Gtid_Set) : null };
+    const end = await binlogStatus(conn);
+    return { file: end.file, position: end.position, gtid: end.executedGtidSet || null };
   } finally {
     await conn.query('UNLOCK TABLES');
   }
+}
+
+/** performance_schema.log_status's LOCAL column: `{"gtid_executed": ..., "binary_log_file": ..., "binary_log_position": ...}`. */
+export function parseLogStatus(local: unknown): CheckpointPosition | null {
+  const v = (typeof local === 'string' ? JSON.parse(local) : local) as Record<string, unknown> | null;
+  if (!v || typeof v.binary_log_file !== 'string' || v.binary_log_file === '' || v.binary_log_position === undefined) return null;
+  const gtid = typeof v.gtid_executed === 'string' ? normalizeGtidSet(v.gtid_executed) : '';
+  return { file: v.binary_log_file, position: Number(v.binary_log_position), gtid: gtid || null };
 }
 
 async function gtidAt(conn: Connection, file: string, position: number): Promise<string | null> {

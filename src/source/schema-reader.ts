@@ -2,11 +2,13 @@
  * Reads a table's schema from information_schema into a TableSchema: column types,
  * signedness, charsets, lengths, precision, fractional seconds, ENUM/SET labels, and the
  * primary and unique keys. MariaDB's JSON alias (a LONGTEXT with a json_valid check) is
- * reported as `json`.
+ * reported as `json`; MySQL's JSON is a type of its own (and its CHECK_CONSTRAINTS has no
+ * TABLE_NAME, so the MariaDB query would fail there).
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../errors.ts';
 import type { ColumnSchema, ColumnType, IndexSchema, TableSchema } from '../model/table-schema.ts';
+import { sourceServer } from './source-inspector.ts';
 
 const KNOWN_TYPES = new Set<string>([
   'tinyint', 'smallint', 'mediumint', 'int', 'bigint', 'bit', 'decimal', 'float', 'double',
@@ -34,13 +36,18 @@ interface KeyRow extends RowDataPacket {
   COLUMN_NAME: string;
 }
 
-export async function readTableSchema(conn: Connection, database: string, table: string): Promise<TableSchema> {
-  const [columns] = await conn.query<ColumnRow[]>(
-    `SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, c.CHARACTER_SET_NAME,
-            c.CHARACTER_MAXIMUM_LENGTH, c.NUMERIC_PRECISION, c.NUMERIC_SCALE, c.DATETIME_PRECISION,
-            EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
+const MARIADB_IS_JSON = `EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
                      WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-                       AND k.CHECK_CLAUSE = CONCAT('json_valid(\`', REPLACE(c.COLUMN_NAME, '\`', '\`\`'), '\`)')) AS IS_JSON
+                       AND k.CHECK_CLAUSE = CONCAT('json_valid(\`', REPLACE(c.COLUMN_NAME, '\`', '\`\`'), '\`)'))`;
+
+export async function readTableSchema(conn: Connection, database: string, table: string): Promise<TableSchema> {
+  const isJson = (await sourceServer(conn)).flavor === 'MariaDB' ? MARIADB_IS_JSON : '0';
+  // Aliased to the upper-case names: MySQL 8 returns information_schema columns in the case the query spells them.
+  const [columns] = await conn.query<ColumnRow[]>(
+    `SELECT c.COLUMN_NAME AS COLUMN_NAME, c.DATA_TYPE AS DATA_TYPE, c.COLUMN_TYPE AS COLUMN_TYPE, c.IS_NULLABLE AS IS_NULLABLE,
+            c.CHARACTER_SET_NAME AS CHARACTER_SET_NAME, c.CHARACTER_MAXIMUM_LENGTH AS CHARACTER_MAXIMUM_LENGTH,
+            c.NUMERIC_PRECISION AS NUMERIC_PRECISION, c.NUMERIC_SCALE AS NUMERIC_SCALE, c.DATETIME_PRECISION AS DATETIME_PRECISION,
+            ${isJson} AS IS_JSON
        FROM information_schema.COLUMNS c
       WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ?
       ORDER BY c.ORDINAL_POSITION`,
@@ -50,7 +57,7 @@ export async function readTableSchema(conn: Connection, database: string, table:
     throw new SyncError('SCHEMA_UNKNOWN_TABLE', `table ${database}.${table} does not exist on the source (or the user cannot see it)`);
   }
   const [keys] = await conn.query<KeyRow[]>(
-    `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+    `SELECT INDEX_NAME AS INDEX_NAME, COLUMN_NAME AS COLUMN_NAME FROM information_schema.STATISTICS
       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0
       ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`,
     [database, table],

@@ -7,6 +7,7 @@ import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import { SyncError } from '../errors.ts';
 import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import type { BinlogPosition } from '../model/binlog-position.ts';
+import { binlogStatusStatement, parseServerVersion, type ServerInfo } from './server-version.ts';
 
 export interface SourceConnectionOptions {
   readonly host: string;
@@ -50,18 +51,51 @@ export async function serverVersion(conn: Connection): Promise<string> {
   return String(rows[0]!.v);
 }
 
-export async function binlogEnd(conn: Connection): Promise<BinlogPosition & { gtid: string | null }> {
-  const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-  const r = rows[0];
-  if (!r) throw new SyncError('SOURCE_QUERY_FAILED', 'SHOW MASTER STATUS returned nothing: the binlog is off on the source (start it with --log-bin)', { retriable: false });
-  let gtid: string | null = null;
-  try {
-    const [g] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
-    gtid = g[0]?.g ? String(g[0].g) : null;
-  } catch {
-    // MySQL has no gtid_binlog_pos; its GTIDs are not needed for file/position resumes.
+const serverInfos = new WeakMap<Connection, ServerInfo>();
+
+/** Which server the connection is to (asked once per connection). */
+export async function sourceServer(conn: Connection): Promise<ServerInfo> {
+  let info = serverInfos.get(conn);
+  if (!info) {
+    info = parseServerVersion(await serverVersion(conn));
+    serverInfos.set(conn, info);
   }
-  return { file: String(r.File), position: Number(r.Position), gtid };
+  return info;
+}
+
+export interface BinlogStatus extends BinlogPosition {
+  /** MySQL's Executed_Gtid_Set ('' when gtid_mode is OFF); null on MariaDB */
+  readonly executedGtidSet: string | null;
+}
+
+/** The end of the binlog, as SHOW BINARY LOG STATUS / SHOW MASTER STATUS reports it. */
+export async function binlogStatus(conn: Connection): Promise<BinlogStatus> {
+  const statement = binlogStatusStatement(await sourceServer(conn));
+  const [rows] = await conn.query<RowDataPacket[]>(statement);
+  const r = rows[0];
+  if (!r) throw new SyncError('SOURCE_QUERY_FAILED', `${statement} returned nothing: the binlog is off on the source (start it with --log-bin)`, { retriable: false });
+  const set = r.Executed_Gtid_Set;
+  return {
+    file: String(r.File),
+    position: Number(r.Position),
+    executedGtidSet: set === undefined ? null : normalizeGtidSet(String(set ?? '')),
+  };
+}
+
+/** MySQL prints long GTID sets over several lines. */
+export function normalizeGtidSet(set: string): string {
+  return set.replace(/\s+/g, '');
+}
+
+/**
+ * The end of the binlog and the GTIDs up to it: on MySQL the executed GTID set (null
+ * when gtid_mode is OFF), on MariaDB its gtid_binlog_pos.
+ */
+export async function binlogEnd(conn: Connection): Promise<BinlogPosition & { gtid: string | null }> {
+  const status = await binlogStatus(conn);
+  if (status.executedGtidSet !== null) return { file: status.file, position: status.position, gtid: status.executedGtidSet || null };
+  const [g] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
+  return { file: status.file, position: status.position, gtid: g[0]?.g ? String(g[0].g) : null };
 }
 
 /** Every base table of `database`, for `db.*` patterns. */

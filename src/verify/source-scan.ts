@@ -6,12 +6,13 @@
  *
  * MariaDB says exactly which binlog position the snapshot matches (Binlog_snapshot_file /
  * Binlog_snapshot_position); verify then leaves out the records after it, so a source that
- * keeps changing still verifies exactly. MySQL has no such status: SHOW MASTER STATUS right
+ * keeps changing still verifies exactly. MySQL has no such status: its binlog status right
  * after the snapshot is close but not exact (a commit in between shows as a difference).
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { BinlogPosition } from '../model/binlog-position.ts';
 import type { ColumnSchema } from '../model/table-schema.ts';
+import { binlogStatus } from '../source/source-inspector.ts';
 import { type Canonical, canonicalFromSource, keyText, quoteIdentifier, rowDigest, sourceExpression } from './canonical.ts';
 import type { BucketWriter } from './spill.ts';
 import { digestOf } from './topic-ops.ts';
@@ -33,9 +34,8 @@ export async function startSnapshot(conn: Connection): Promise<SourceSnapshot> {
   const position = status.find((r) => String(r.Variable_name).toLowerCase() === 'binlog_snapshot_position')?.Value;
   if (file && position) return { position: { file: String(file), position: Number(position) }, exact: true };
   try {
-    const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-    const r = rows[0];
-    return { position: r ? { file: String(r.File), position: Number(r.Position) } : null, exact: false };
+    const end = await binlogStatus(conn);
+    return { position: { file: end.file, position: end.position }, exact: false };
   } catch {
     return { position: null, exact: false };
   }

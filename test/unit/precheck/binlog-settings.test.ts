@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkBinlogSettings } from '../../../src/precheck/binlog-settings.ts';
-import { atLeast, parseServerVersion, replicationClientName } from '../../../src/precheck/server-version.ts';
+import { atLeast, parseServerVersion, replicationClientName } from '../../../src/source/server-version.ts';
 
 const mariadb = parseServerVersion('10.11.19-MariaDB-0+deb12u1-log');
 const good = { log_bin: 'ON', binlog_format: 'ROW', binlog_row_image: 'FULL', binlog_row_metadata: 'FULL', server_id: '1' };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { ObjectPattern } from '../../../src/config/index.ts';
 import { parseGrants } from '../../../src/precheck/grants.ts';
 import { accountForGrant, checkPrivileges } from '../../../src/precheck/privileges.ts';
-import { parseServerVersion } from '../../../src/precheck/server-version.ts';
+import { parseServerVersion } from '../../../src/source/server-version.ts';
 
 const mariadb = parseServerVersion('10.11.19-MariaDB-0+deb12u1-log');
 const mysql8 = parseServerVersion('8.0.36');

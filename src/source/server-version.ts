@@ -29,6 +29,14 @@ export function describeServer(server: ServerInfo): string {
   return `${server.flavor} ${server.version.join('.')}`;
 }
 
+/**
+ * The statement that reports the binlog's end: MySQL 8.2 added SHOW BINARY LOG STATUS and
+ * 8.4 removed SHOW MASTER STATUS (error 1064); MariaDB and older MySQL know only the latter.
+ */
+export function binlogStatusStatement(server: ServerInfo): string {
+  return server.flavor === 'MySQL' && atLeast(server, 8, 2) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS';
+}
+
 /** MariaDB 10.5.2 renamed REPLICATION CLIENT to BINLOG MONITOR (the old name still grants it). */
 export function replicationClientName(server: ServerInfo): string {
   return server.flavor === 'MariaDB' && atLeast(server, 10, 5, 2) ? 'BINLOG MONITOR' : 'REPLICATION CLIENT';
