@@ -9,7 +9,16 @@
  *   history (docs/architecture.md); servers before MariaDB 10.5 and MySQL 8.0.1 do not have
  *   it, so the synchronizer falls back to information_schema and rows replayed across an
  *   ALTER TABLE may be read with the wrong columns: a warning, not a failure;
+ * - binlog_row_value_options (MySQL 8.0.3+): PARTIAL_JSON writes JSON updates as diffs the
+ *   synchronizer cannot apply to a full row image: a failure;
+ * - binlog_transaction_compression (MySQL 8.0.20+): compressed transactions arrive as
+ *   TRANSACTION_PAYLOAD events, which the reader decompresses (zstd): a pass either way;
+ * - gtid_mode (MySQL): with GTIDs the checkpoint carries the executed GTID set and a start
+ *   resumes by it, so a purge of older binlog files or a failover to a replica keeps the
+ *   place; without them only the file and position, which a failover loses: a warning;
  * - server_id: a binlog client announcing the source's own id is refused.
+ *
+ * `checkServerVersion` says whether the server is one the synchronizer supports at all.
  */
 import { fail, pass, type PrecheckCheck, warn } from './report.ts';
 import { describeServer, type ServerInfo } from '../source/server-version.ts';
@@ -17,7 +26,31 @@ import { describeServer, type ServerInfo } from '../source/server-version.ts';
 /** lower-case variable names to values, as SHOW GLOBAL VARIABLES gives them */
 export type ServerVariables = Readonly<Record<string, string>>;
 
-export const BINLOG_VARIABLES = ['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id'] as const;
+export const BINLOG_VARIABLES = [
+  'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_row_value_options',
+  'binlog_transaction_compression', 'gtid_mode', 'server_id',
+] as const;
+
+/** The checks checkBinlogSettings reports, in order. */
+export const BINLOG_CHECKS = [
+  'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'binlog_row_value_options',
+  'binlog_transaction_compression', 'gtid_mode', 'server_id',
+] as const;
+
+/**
+ * MySQL before 5.7 and MariaDB before 10.2 are past their end of life and lack what the
+ * synchronizer reads (binlog_row_image's FULL images with column metadata, JSON); MySQL 5.7
+ * and MariaDB before 10.5 work without binlog_row_metadata (see that check's warning).
+ */
+export function checkServerVersion(server: ServerInfo): PrecheckCheck {
+  const [major, minor] = server.version;
+  const tooOld = server.flavor === 'MySQL' ? major < 5 || (major === 5 && minor < 7) : major < 10 || (major === 10 && minor < 2);
+  if (tooOld) {
+    return fail('server_version', `${describeServer(server)} is not supported: the synchronizer reads MySQL 5.7+ (8.0+ recommended) and MariaDB 10.2+ (10.5+ recommended) binlogs`,
+      server.flavor === 'MySQL' ? 'upgrade the source to MySQL 8.0 or later (8.4 LTS), or sync from a replica that runs it' : 'upgrade the source to MariaDB 10.5 or later (10.11 LTS), or sync from a replica that runs it');
+  }
+  return pass('server_version', `${describeServer(server)} is supported`);
+}
 
 const persist = (setting: string) =>
   `put ${setting} in the [mysqld] section of the server's config file so that it survives a restart`;
@@ -61,6 +94,32 @@ export function checkBinlogSettings(vars: ServerVariables, server: ServerInfo, c
         : fail('binlog_row_metadata', `binlog_row_metadata is ${vars.binlog_row_metadata}; the synchronizer reads column names and keys from each TableMap event`,
             `run SET GLOBAL binlog_row_metadata = 'FULL' and ${persist('binlog_row_metadata=FULL')}`),
     );
+  }
+
+  const valueOptions = vars.binlog_row_value_options;
+  out.push(
+    valueOptions !== undefined && /PARTIAL_JSON/i.test(valueOptions)
+      ? fail('binlog_row_value_options', `binlog_row_value_options is ${valueOptions}: JSON updates are written as partial diffs (PARTIAL_UPDATE_ROWS events), not as the full after image DTS records carry; the synchronizer would stop at the first one`,
+          `run SET GLOBAL binlog_row_value_options = '' and ${persist("binlog_row_value_options=''")}`)
+      : pass('binlog_row_value_options', valueOptions === undefined ? `not a setting of ${describeServer(server)}: row images are always whole` : `'${valueOptions}': JSON updates are whole images`),
+  );
+
+  const compression = vars.binlog_transaction_compression;
+  out.push(pass('binlog_transaction_compression',
+    compression === undefined
+      ? `not a setting of ${describeServer(server)}`
+      : compression.toUpperCase() === 'ON' || compression === '1'
+        ? 'ON: compressed transactions (TRANSACTION_PAYLOAD events, zstd) are decompressed by the reader'
+        : 'OFF'));
+
+  const gtidMode = value('gtid_mode');
+  if (server.flavor === 'MariaDB') {
+    out.push(pass('gtid_mode', 'MariaDB: GTIDs are always on'));
+  } else if (gtidMode === 'ON') {
+    out.push(pass('gtid_mode', 'ON: checkpoints carry the executed GTID set and a start resumes by it'));
+  } else {
+    out.push(warn('gtid_mode', `gtid_mode is ${vars.gtid_mode ?? 'unknown (MySQL before 5.6)'}: checkpoints hold only a binlog file and position, which a failover to a replica loses`,
+      "turn GTIDs on, one step at a time on a running server: SET GLOBAL enforce_gtid_consistency = ON; SET GLOBAL gtid_mode = OFF_PERMISSIVE; SET GLOBAL gtid_mode = ON_PERMISSIVE; (wait for ONGOING_ANONYMOUS_TRANSACTION_COUNT = 0) SET GLOBAL gtid_mode = ON; and put gtid_mode=ON and enforce_gtid_consistency=ON in [mysqld]"));
   }
 
   const sourceId = vars.server_id;

@@ -1,7 +1,10 @@
 /**
  * Whether the parsed grants give the synchronizer's user what it needs: REPLICATION SLAVE
  * (the binlog stream), REPLICATION CLIENT / BINLOG MONITOR (SHOW MASTER STATUS, SHOW BINARY
- * LOGS) and SELECT on every selected object (schemas and, later, the full-data sync). Pure.
+ * LOGS) and SELECT on every selected object (schemas and, later, the full-data sync); on
+ * MySQL, when a full-data sync will run, BACKUP_ADMIN (performance_schema.log_status, the
+ * lock-free consistent position, 8.0.17+) or RELOAD (the short global read lock): MariaDB
+ * reports its snapshot's position itself. Pure.
  *
  * Privileges that come from roles are not followed (the synchronizer's connections do not
  * set a role, so only a default role would apply): when something is missing and the user
@@ -19,6 +22,8 @@ export interface PrivilegeContext {
   /** CURRENT_USER(): `user@host` */
   readonly account: string;
   readonly objects: readonly ObjectPattern[];
+  /** a full-data sync will run (mode initial or full): it needs a consistent binlog position */
+  readonly snapshot: boolean;
 }
 
 function grants(statements: readonly GrantStatement[], kind: 'grant' | 'revoke', privilege: string, where: (s: GrantStatement) => boolean): boolean {
@@ -56,6 +61,20 @@ function sqlName(o: ObjectPattern): string {
   return `${q(o.database)}.${o.table === '*' ? '*' : q(o.table)}`;
 }
 
+/**
+ * What a MySQL user lacks for the initial sync's consistent binlog position, if anything.
+ * BACKUP_ADMIN is asked for first: reading log_status takes no lock, where RELOAD's FLUSH
+ * TABLES WITH READ LOCK stops every write for a moment (and waits for long queries).
+ */
+function consistentPositionGrant(statements: readonly GrantStatement[], ctx: PrivilegeContext): { grant: string; why: string } | null {
+  if (!ctx.snapshot || ctx.server.flavor !== 'MySQL') return null;
+  const logStatus = atLeast(ctx.server, 8, 0, 17);
+  if (hasGlobal(statements, 'RELOAD') || (logStatus && hasGlobal(statements, 'BACKUP_ADMIN'))) return null;
+  return logStatus
+    ? { grant: 'BACKUP_ADMIN', why: 'BACKUP_ADMIN (the initial sync reads its consistent binlog position from performance_schema.log_status, without a lock; RELOAD, for a short global read lock, also does)' }
+    : { grant: 'RELOAD', why: 'RELOAD (the initial sync takes a short global read lock for a consistent binlog position; MySQL before 8.0.17 has no lock-free way)' };
+}
+
 export function checkPrivileges(parsed: ParsedGrants, ctx: PrivilegeContext): PrecheckCheck {
   const { statements } = parsed;
   const clientName = replicationClientName(ctx.server);
@@ -71,6 +90,11 @@ export function checkPrivileges(parsed: ParsedGrants, ctx: PrivilegeContext): Pr
     missingGlobal.push(clientName);
     why.push(`${clientName} (for SHOW MASTER STATUS and SHOW BINARY LOGS)`);
   }
+  const snapshotGrant = consistentPositionGrant(statements, ctx);
+  if (snapshotGrant) {
+    missingGlobal.push(snapshotGrant.grant);
+    why.push(snapshotGrant.why);
+  }
   const noSelect = ctx.objects.filter((o) => !selectOn(statements, o));
   if (noSelect.length > 0) why.push(`SELECT on ${listSome(noSelect.map(formatObjectPattern))} (to read table schemas and rows)`);
 
@@ -81,6 +105,7 @@ export function checkPrivileges(parsed: ParsedGrants, ctx: PrivilegeContext): Pr
       hasGlobal(statements, 'REPLICATION SLAVE', 'REPLICATION REPLICA') ? 'REPLICATION SLAVE' : '',
       hasGlobal(statements, 'REPLICATION CLIENT', 'BINLOG MONITOR') ? clientName : 'SUPER',
       selectWhere,
+      ...(ctx.snapshot && ctx.server.flavor === 'MySQL' ? [hasGlobal(statements, 'BACKUP_ADMIN') ? 'BACKUP_ADMIN' : 'RELOAD'] : []),
     ].filter(Boolean);
     return pass(PRIVILEGES_CHECK, `${ctx.account} has ${have.join(', ')}${roleNote}`);
   }

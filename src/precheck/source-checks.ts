@@ -12,7 +12,8 @@ import { readTableSchema } from '../source/schema-reader.ts';
 import { serverIdLockHolder } from '../source/server-id-lock.ts';
 import { connectSource, tablesOf } from '../source/source-inspector.ts';
 import { tlsFailure, tlsFix } from '../tls-errors.ts';
-import { BINLOG_VARIABLES, checkBinlogSettings } from './binlog-settings.ts';
+import { BINLOG_CHECKS, BINLOG_VARIABLES, checkBinlogSettings, checkServerVersion } from './binlog-settings.ts';
+import { checkForeignKeys, type ForeignKeyRow } from './foreign-keys.ts';
 import { parseGrants } from './grants.ts';
 import { checkPrivileges, PRIVILEGES_CHECK } from './privileges.ts';
 import { fail, listSome, pass, plural, type PrecheckCheck, skip } from './report.ts';
@@ -33,8 +34,7 @@ export interface SourceFindings {
 
 /** Every check this module reports, in report order, so that a skipped run still lists them all. */
 export const SOURCE_CHECKS = [
-  'source_connection', 'log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id',
-  PRIVILEGES_CHECK, 'tables', 'primary_keys', 'column_types',
+  'source_connection', 'server_version', ...BINLOG_CHECKS, PRIVILEGES_CHECK, 'tables', 'primary_keys', 'foreign_keys', 'column_types',
 ] as const;
 
 const name = (t: SelectedTable) => formatObjectPattern(t);
@@ -117,6 +117,7 @@ async function checkConnected(conn: Connection, config: SyncConfig, log: Prechec
   const account = String(who[0]!.u);
   log.debug({ version: server.text, account }, 'precheck: connected to the source');
   checks.push(pass('source_connection', `${describeServer(server)} (${server.text}) at ${host}:${port} as ${account}`));
+  checks.push(checkServerVersion(server));
 
   checks.push(...(await serverIdInUse(conn, config, await binlogChecks(conn, server, config.source.serverId))));
   checks.push(await privilegeCheck(conn, server, account, config));
@@ -138,7 +139,7 @@ async function binlogChecks(conn: Connection, server: ServerInfo, serverId: numb
   } catch (e) {
     return [
       fail('log_bin', `cannot read the server variables: ${(e as Error).message}`, 'check that the user may run SHOW GLOBAL VARIABLES'),
-      ...['binlog_format', 'binlog_row_image', 'binlog_row_metadata', 'server_id'].map((n) => skip(n, 'the server variables could not be read')),
+      ...BINLOG_CHECKS.slice(1).map((n) => skip(n, 'the server variables could not be read')),
     ];
   }
 }
@@ -171,7 +172,7 @@ async function privilegeCheck(conn: Connection, server: ServerInfo, account: str
   try {
     const [rows] = await conn.query<RowDataPacket[]>('SHOW GRANTS FOR CURRENT_USER()');
     const lines = rows.map((r) => String(Object.values(r)[0]));
-    return checkPrivileges(parseGrants(lines), { server, account, objects: config.objects });
+    return checkPrivileges(parseGrants(lines), { server, account, objects: config.objects, snapshot: config.mode !== 'incremental' });
   } catch (e) {
     return fail(PRIVILEGES_CHECK, `cannot read the grants of ${account}: ${(e as Error).message}`, 'check the user; SHOW GRANTS FOR CURRENT_USER() needs no privilege');
   }
@@ -209,7 +210,7 @@ async function resolveTables(conn: Connection, config: SyncConfig): Promise<{ ch
 }
 
 async function schemaChecks(conn: Connection, tables: readonly SelectedTable[]): Promise<PrecheckCheck[]> {
-  if (tables.length === 0) return [skip('primary_keys', 'no selected table exists'), skip('column_types', 'no selected table exists')];
+  if (tables.length === 0) return ['primary_keys', 'foreign_keys', 'column_types'].map((n) => skip(n, 'no selected table exists'));
   const schemas: TableSchema[] = [];
   const unsupported: string[] = [];
   const unreadable: string[] = [];
@@ -225,7 +226,18 @@ async function schemaChecks(conn: Connection, tables: readonly SelectedTable[]):
       }
     }
   }
-  return [keyCheck(schemas, unsupported.length + unreadable.length), typeCheck(schemas.length, unsupported, unreadable)];
+  return [keyCheck(schemas, unsupported.length + unreadable.length), await foreignKeyCheck(conn, tables), typeCheck(schemas.length, unsupported, unreadable)];
+}
+
+async function foreignKeyCheck(conn: Connection, tables: readonly SelectedTable[]): Promise<PrecheckCheck> {
+  const databases = [...new Set(tables.map((t) => t.database))];
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS t, CONSTRAINT_NAME AS n, REFERENCED_TABLE_NAME AS p, UPDATE_RULE AS u, DELETE_RULE AS d
+       FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN (?)`,
+    [databases],
+  );
+  const fks: ForeignKeyRow[] = rows.map((r) => ({ database: String(r.db), table: String(r.t), name: String(r.n), parent: String(r.p), updateRule: String(r.u), deleteRule: String(r.d) }));
+  return checkForeignKeys(fks, tables);
 }
 
 function keyCheck(schemas: readonly TableSchema[], notRead: number): PrecheckCheck {

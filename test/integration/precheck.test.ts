@@ -126,7 +126,7 @@ describe('precheck', () => {
     assert.match(line(output, 'tables')[1], new RegExp(`1 table: ${db}\\.with_pk`));
     assert.match(line(output, 'kafka_version')[1], /^Kafka 3\.8-3\.9 /);
     assert.match(line(output, 'topics')[1], new RegExp(`${existingTopic} \\(2 partitions\\) exists`));
-    assert.match(output, /^precheck passed: 13 checks/m);
+    assert.match(output, /^precheck passed: 18 checks/m);
     assert.ok(ms < 10_000, `took ${ms} ms`);
   });
 
@@ -139,7 +139,7 @@ describe('precheck', () => {
     assert.doesNotMatch(detail, /with_pk/);
     assert.match(detail, /duplicates/);
     assert.match(fixOf(output, 'primary_keys'), /add a primary key.*remove the table from objects/);
-    assert.match(output, /^precheck FAILED: 1 of 13 checks failed \(primary_keys\)/m);
+    assert.match(output, /^precheck FAILED: 1 of 18 checks failed \(primary_keys\)/m);
   });
 
   test('a NOT NULL unique key is enough; a nullable one is not', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkBinlogSettings } from '../../../src/precheck/binlog-settings.ts';
+import { checkBinlogSettings, checkServerVersion } from '../../../src/precheck/binlog-settings.ts';
 import { atLeast, parseServerVersion, replicationClientName } from '../../../src/source/server-version.ts';
 
 const mariadb = parseServerVersion('10.11.19-MariaDB-0+deb12u1-log');
@@ -23,8 +23,40 @@ test('server versions', () => {
 test("the lab's settings pass", () => {
   const checks = checkBinlogSettings(good, mariadb, 54001);
   assert.deepEqual(checks.map((c) => [c.name, c.status]), [
-    ['log_bin', 'pass'], ['binlog_format', 'pass'], ['binlog_row_image', 'pass'], ['binlog_row_metadata', 'pass'], ['server_id', 'pass'],
+    ['log_bin', 'pass'], ['binlog_format', 'pass'], ['binlog_row_image', 'pass'], ['binlog_row_metadata', 'pass'],
+    ['binlog_row_value_options', 'pass'], ['binlog_transaction_compression', 'pass'], ['gtid_mode', 'pass'], ['server_id', 'pass'],
   ]);
+});
+
+const mysql97 = parseServerVersion('9.7.4-2');
+const mysqlGood = { ...good, binlog_row_value_options: '', binlog_transaction_compression: 'OFF', gtid_mode: 'ON' };
+
+test("MySQL's settings: PARTIAL_JSON fails, compression passes (decoded), GTIDs off warns, each naming the variable and the fix", () => {
+  assert.ok(checkBinlogSettings(mysqlGood, mysql97, 54001).every((c) => c.status === 'pass'));
+  const c = byName(checkBinlogSettings({ ...mysqlGood, binlog_row_value_options: 'PARTIAL_JSON', binlog_transaction_compression: 'ON', gtid_mode: 'OFF' }, mysql97, 54001));
+  assert.equal(c.binlog_row_value_options!.status, 'fail');
+  assert.match(c.binlog_row_value_options!.detail, /PARTIAL_JSON/);
+  assert.match(c.binlog_row_value_options!.fix!, /SET GLOBAL binlog_row_value_options = ''/);
+  assert.equal(c.binlog_transaction_compression!.status, 'pass');
+  assert.match(c.binlog_transaction_compression!.detail, /ON: compressed transactions/);
+  assert.equal(c.gtid_mode!.status, 'warn');
+  assert.match(c.gtid_mode!.detail, /gtid_mode is OFF/);
+  assert.match(c.gtid_mode!.fix!, /SET GLOBAL gtid_mode = ON/);
+  const minimal = byName(checkBinlogSettings({ ...mysqlGood, binlog_row_metadata: 'MINIMAL', binlog_row_image: 'NOBLOB' }, mysql97, 54001));
+  assert.equal(minimal.binlog_row_metadata!.status, 'fail');
+  assert.equal(minimal.binlog_row_image!.status, 'fail');
+  assert.match(minimal.binlog_row_image!.detail, /NOBLOB/);
+});
+
+test('server versions: MySQL 5.6 and MariaDB 10.1 are refused, naming the upgrade', () => {
+  const old = checkServerVersion(parseServerVersion('5.6.51-log'));
+  assert.equal(old.status, 'fail');
+  assert.match(old.detail, /MySQL 5\.6\.51 is not supported/);
+  assert.match(old.fix!, /MySQL 8\.0 or later/);
+  assert.equal(checkServerVersion(parseServerVersion('10.1.48-MariaDB')).status, 'fail');
+  for (const ok of ['5.7.44-log', '8.0.36', '8.4.3', '9.7.4-2', '10.11.19-MariaDB-0+deb12u1-log', '8.0.32 PolarDB']) {
+    assert.equal(checkServerVersion(parseServerVersion(ok)).status, 'pass', ok);
+  }
 });
 
 test('each wrong setting fails with the statement that fixes it', () => {

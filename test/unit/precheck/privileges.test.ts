@@ -9,8 +9,8 @@ const mariadb = parseServerVersion('10.11.19-MariaDB-0+deb12u1-log');
 const mysql8 = parseServerVersion('8.0.36');
 const objects: ObjectPattern[] = [{ database: 'shop', table: 'orders' }, { database: 'demo', table: '*' }];
 
-const check = (lines: string[], server = mariadb, objs = objects) =>
-  checkPrivileges(parseGrants(lines), { server, account: 'dts@127.0.0.1', objects: objs });
+const check = (lines: string[], server = mariadb, objs = objects, snapshot = false) =>
+  checkPrivileges(parseGrants(lines), { server, account: 'dts@127.0.0.1', objects: objs, snapshot });
 
 test("the lab's user passes", () => {
   const c = check(["GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `dts`@`127.0.0.1` IDENTIFIED BY PASSWORD '*F93'"]);
@@ -76,4 +76,23 @@ test('accounts are quoted for GRANT statements', () => {
   assert.equal(accountForGrant('dts@127.0.0.1'), "'dts'@'127.0.0.1'");
   assert.equal(accountForGrant("o'brien@%"), "'o''brien'@'%'");
   assert.equal(accountForGrant('a@b@c'), "'a@b'@'c'");
+});
+
+test('MySQL with a full-data sync: BACKUP_ADMIN (lock-free) or RELOAD is needed; MariaDB and incremental runs need neither', () => {
+  const base = 'GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `dts`@`127.0.0.1`';
+  const mysql97 = parseServerVersion('9.7.4-2');
+  const lacking = check([base], mysql97, objects, true);
+  assert.equal(lacking.status, 'fail');
+  assert.match(lacking.detail, /lacks BACKUP_ADMIN \(.*performance_schema\.log_status.*RELOAD/);
+  assert.equal(lacking.fix, "as an administrator run: GRANT BACKUP_ADMIN ON *.* TO 'dts'@'127.0.0.1';");
+  const withBackup = check([base, 'GRANT BACKUP_ADMIN ON *.* TO `dts`@`127.0.0.1`'], mysql97, objects, true);
+  assert.equal(withBackup.status, 'pass', withBackup.detail);
+  assert.match(withBackup.detail, /BACKUP_ADMIN/);
+  assert.equal(check(['GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `d`@`h`'], mysql97, objects, true).status, 'pass');
+  assert.equal(check([base], mysql97, objects, false).status, 'pass');
+  assert.equal(check(['GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `d`@`h`'], mariadb, objects, true).status, 'pass');
+  // Before 8.0.17 there is no log_status: only RELOAD does.
+  const old = check([base, 'GRANT BACKUP_ADMIN ON *.* TO `d`@`h`'], parseServerVersion('8.0.16'), objects, true);
+  assert.equal(old.status, 'fail');
+  assert.match(old.fix!, /GRANT RELOAD ON/);
 });
