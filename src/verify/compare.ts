@@ -28,6 +28,8 @@ interface KeyState {
   row: string | null;
   columns: string;
   where: string;
+  /** indexes of the schema's columns the record lacks (written before they were added) */
+  absent: readonly number[];
 }
 
 const SPLIT_FANOUT = 16;
@@ -87,12 +89,12 @@ async function readTopicState(topicFile: string, ctx: CompareContext): Promise<T
   for await (const line of readLines(topicFile)) {
     const f = line.split('\t');
     if (f[0] === 'K') {
-      // K digest table file pos id kind row columns where key
+      // K digest table file pos id kind row columns where key absent
       const seq: Seq = { file: Number(f[3]), pos: Number(f[4]), id: BigInt(f[5]!) };
       const id = `${f[2]}\t${f[10]}`;
       const prev = last.get(id);
       if (prev !== undefined && compareSeq(seq, prev.seq) < 0) continue;
-      last.set(id, { seq, row: f[6] === 'S' ? f[7]! : null, columns: f[8]!, where: f[9]! });
+      last.set(id, { seq, row: f[6] === 'S' ? f[7]! : null, columns: f[8]!, where: f[9]!, absent: f[11] && f[11] !== '-' ? f[11].split(',').map(Number) : [] });
     } else if (f[0] === 'M') {
       // M digest table file pos change delta row where
       const truncated = ctx.truncates.get(Number(f[2]));
@@ -137,10 +139,16 @@ function compareSourceRow(f: readonly string[], last: Map<string, KeyState>, ctx
     return;
   }
   report.different++;
-  example(report.examples.different, ctx.examples, () => {
-    const names = ctx.tables[tableIndex]!.schema.columns.map((c) => c.name);
-    return `key ${key}: ${differingColumns(names, state.columns, f[4]!).join(', ') || 'values'} differ; last record ${state.where}`;
-  });
+  const names = ctx.tables[tableIndex]!.schema.columns.map((c) => c.name);
+  const differing = differingColumns(names, state.columns, f[4]!);
+  const lacking = new Set(state.absent.map((i) => names[i]!));
+  // Only the columns the record predates differ: the row was last written before an ALTER TABLE.
+  const layoutOnly = lacking.size > 0 && differing.length > 0 && differing.every((n) => lacking.has(n));
+  if (layoutOnly) report.layoutOnly++;
+  example(report.examples.different, ctx.examples, () =>
+    layoutOnly
+      ? `key ${key}: layout only: the last record predates column(s) ${differing.join(', ')} (written before an ALTER TABLE added them); every column it has matches; last record ${state.where}`
+      : `key ${key}: ${differing.join(', ') || 'values'} differ; last record ${state.where}`);
 }
 
 /** Keyless tables: the topic's multiset of rows against the source's. */

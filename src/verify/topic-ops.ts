@@ -107,6 +107,8 @@ export class TopicOps {
       const parts = t.keyIndexes.map((i) => values[i]!);
       return parts.some((p) => p === ABSENT) ? null : keyText(parts as Canonical[]);
     };
+    // Columns of today's schema the record lacks: it was written before they were added.
+    const absent = t.schema.columns.flatMap((col, i) => (byName.has(col.name) ? [] : [i])).join(',') || '-';
     const before = d.operation === 'UPDATE' || d.operation === 'DELETE' ? image('before') : null;
     const after = d.operation === 'DELETE' ? null : image('after');
     const beforeKey = before === null ? null : keyOf(before);
@@ -118,17 +120,17 @@ export class TopicOps {
       this.unkeyableExamples.set(t.index, list);
       return;
     }
-    if (beforeKey !== null && beforeKey !== afterKey) this.keyedLine(t, beforeKey, seq, null, where);
-    if (after !== null) this.keyedLine(t, afterKey!, seq, after, where);
+    if (beforeKey !== null && beforeKey !== afterKey) this.keyedLine(t, beforeKey, seq, null, where, '-');
+    if (after !== null) this.keyedLine(t, afterKey!, seq, after, where, absent);
   }
 
-  private keyedLine(t: VerifiedTable, key: string, seq: Seq, values: readonly (Canonical | typeof ABSENT)[] | null, where: string): void {
+  private keyedLine(t: VerifiedTable, key: string, seq: Seq, values: readonly (Canonical | typeof ABSENT)[] | null, where: string, absent: string): void {
     const digest = digestOf(`${t.index}\0${key}`);
     const rowDigestOrGone = values === null ? null : rowDigest(values);
     const kind = rowDigestOrGone === null ? 'X' : 'S';
     this.writer.add(
       digest,
-      ['K', digest, t.index, seq.file, seq.pos, seq.id, kind, rowDigestOrGone?.row ?? '-', rowDigestOrGone?.columns ?? '-', where, key].join('\t'),
+      ['K', digest, t.index, seq.file, seq.pos, seq.id, kind, rowDigestOrGone?.row ?? '-', rowDigestOrGone?.columns ?? '-', where, key, absent].join('\t'),
     );
   }
 

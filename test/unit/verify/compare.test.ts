@@ -174,3 +174,21 @@ test('buckets: many at the first level, and a bucket over the budget is split ag
   assert.deepEqual(line(split.t), expected);
   assert.ok(split.splits >= 3, `splits: ${split.splits}`);
 });
+
+test('a row last written before a column was added differs only by layout, and is told apart from a real difference', async () => {
+  const before: TableSchema = { ...keyed, columns: [keyed.columns[0]!] };
+  const res = await verify(
+    [
+      record(before, 'INSERT', 100, 1n, null, [1n]), // written before ADD COLUMN name: lacks it
+      record(before, 'INSERT', 110, 2n, null, [2n]),
+      record(keyed, 'INSERT', 120, 3n, null, r(3, 'c')), // written after, but its value differs
+    ],
+    { t: [['1', 'a'], ['2', 'b'], ['3', 'other']], bag: [] },
+  );
+  assert.equal(res.t.different, 3);
+  assert.equal(res.t.layoutOnly, 2);
+  const text = res.t.examples.different.join('\n');
+  assert.match(text, /key \["1"\]: layout only: the last record predates column\(s\) name/);
+  assert.match(text, /key \["3"\]: name differ;/);
+  assert.doesNotMatch(text, /key \["3"\]: layout only/);
+});
