@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeRecord, type DecodedRecord, renderRecord } from '../../src/dts/decoder.ts';
-import { LAB_SYNC_USER, labPorts } from './lab.ts';
+import { LAB_SYNC_USER, type LabSource, labPorts } from './lab.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,6 +26,8 @@ export interface SyncTestConfig {
   readonly mode?: 'initial' | 'incremental' | 'full';
   readonly chunkRows?: number;
   readonly snapshotSchema?: boolean;
+  /** the lab source to sync from (default: the MariaDB) */
+  readonly source?: LabSource;
 }
 
 /** Writes a config file (and gives its checkpoint file) in a fresh temporary folder. */
@@ -35,7 +37,7 @@ export function writeSyncConfig(c: SyncTestConfig): { configFile: string; checkp
   const mapping = Object.entries(c.mapping ?? {}).map(([k, v]) => `    ${k}: ${v}`).join('\n');
   const yaml = `source:
   host: 127.0.0.1
-  port: ${labPorts().MARIADB_PORT}
+  port: ${c.source?.port ?? labPorts().MARIADB_PORT}
   user: ${LAB_SYNC_USER.user}
   password: ${LAB_SYNC_USER.password}
   serverId: ${c.serverId ?? 50000 + Math.floor(Math.random() * 10000)}
