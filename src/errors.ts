@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   SERVER_ID_IN_USE: { retriable: false },
   SNAPSHOT_WORKER_FAILED: { retriable: true },
   SOURCE_PRIVILEGE_MISSING: { retriable: false },
+  /** a binlog event the synchronizer cannot decode (PARTIAL_JSON updates, an unknown compression): retrying meets it again */
+  SOURCE_EVENT_UNSUPPORTED: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

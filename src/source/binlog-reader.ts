@@ -14,6 +14,7 @@ import { SyncError } from '../errors.ts';
 import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
 import type { SourceConnectionOptions } from './source-inspector.ts';
 import type { TableMapInfo } from './table-schema-resolver.ts';
+import { decodeTransactionPayloads, loadZongjiEventClasses } from './transaction-payload.ts';
 import { installExactRowReader, type RawValue } from './zongji-exact-rows.ts';
 
 export interface TransactionInfo {
@@ -127,6 +128,7 @@ export class BinlogReader {
   /** Connects and resolves once the server streams (or rejects with a classified error). */
   async start(): Promise<void> {
     await installExactRowReader();
+    const eventClassOf = await loadZongjiEventClasses();
     const c = this.opts.connection;
     const zongji = new ZongJi({
       host: c.host,
@@ -147,6 +149,8 @@ export class BinlogReader {
       let ready = false;
       zongji.on('ready', () => {
         ready = true;
+        // Compressed transactions through zongji's own row path; undecodable events stop the stream.
+        decodeTransactionPayloads(zongji, { eventClassOf, unsupported: 'fail' });
         // Queued on the binlog connection before zongji's dump command (added right after 'ready').
         this.watchLiveness(zongji);
         resolve();
@@ -395,6 +399,12 @@ export function classifyBinlogError(err: unknown, at: BinlogPosition | null): Sy
       `the source no longer has binlog position ${where} (${msg}); the changes since then are lost to the binlog. ` +
       'Recover with a fresh snapshot: delete the checkpoint file and start again with mode "initial".',
       { cause: err });
+  }
+  // zongji's own report of an event it skips (transaction-payload.ts stops at such events
+  // first, with the position; this catches any it reports another way): never retried,
+  // since a retry meets the same event again.
+  if (/zongji cannot decode/i.test(msg)) {
+    return new SyncError('SOURCE_EVENT_UNSUPPORTED', `the binlog at ${where} holds an event the synchronizer cannot decode: ${msg}`, { cause: err });
   }
   if (e?.errno === 1045 || e?.code === 'ER_ACCESS_DENIED_ERROR') {
     return new SyncError('SOURCE_UNREACHABLE', `the source refused the login: ${msg}; check source.user and source.password`, { cause: err, retriable: false });

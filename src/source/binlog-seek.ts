@@ -8,7 +8,10 @@
  * the synchronizer's records carry) is at or after the time. Only event headers and
  * transaction boundaries are decoded, never rows. The answer is a transaction boundary,
  * where a start loses nothing of that transaction; no transaction at or after the time means
- * the current end of the binlog.
+ * the current end of the binlog. A compressed transaction (MySQL's TRANSACTION_PAYLOAD_EVENT)
+ * is opened like the stream opens it (transaction-payload.ts), so its XID, inside the payload,
+ * ends it at the payload's end; events that cannot be decoded are skipped here, since a
+ * boundary missed only moves the start earlier, and the stream itself stops at them.
  */
 import ZongJi from '@vlasky/zongji';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -16,6 +19,7 @@ import { SyncError } from '../errors.ts';
 import { type BinlogPosition, binlogFileNumber, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
 import { classifyBinlogError } from './binlog-reader.ts';
 import { binlogEnd, connectSource, type SourceConnectionOptions } from './source-inspector.ts';
+import { decodeTransactionPayloads, type EventClassOf, loadZongjiEventClasses } from './transaction-payload.ts';
 
 export interface SeekResult {
   readonly position: BinlogPosition;
@@ -47,9 +51,10 @@ export async function binlogPositionAt(source: SourceConnectionOptions, serverId
   const target = epochSeconds * 1000;
   // Newest first: the first file whose first transaction is before the time holds the start
   // (or the files after it do).
+  const eventClassOf = await loadZongjiEventClasses();
   let from = -1;
   for (let i = files.length - 1; i >= 0; i--) {
-    const first = await scan(source, serverId, { file: files[i]!, position: 4 }, end, () => true, true);
+    const first = await scan(source, serverId, eventClassOf, { file: files[i]!, position: 4 }, end, () => true, true);
     if (first.found && first.timestamp! < target) {
       from = i;
       break;
@@ -65,7 +70,7 @@ export async function binlogPositionAt(source: SourceConnectionOptions, serverId
     }
     from = 0;
   }
-  const hit = await scan(source, serverId, { file: files[from]!, position: 4 }, end, (ms) => ms >= target, false);
+  const hit = await scan(source, serverId, eventClassOf, { file: files[from]!, position: 4 }, end, (ms) => ms >= target, false);
   if (hit.found) return { position: hit.start!, commitTimestamp: Math.floor(hit.timestamp! / 1000) };
   return { position: { file: end.file, position: end.position }, commitTimestamp: null };
 }
@@ -82,7 +87,7 @@ interface ScanResult {
  * Reads from `start` until a transaction whose GTID event time satisfies `match`, the end of
  * the binlog, or (with `firstFileOnly`) the end of the first file.
  */
-function scan(source: SourceConnectionOptions, serverId: number, start: BinlogPosition, end: BinlogPosition, match: (ms: number) => boolean, firstFileOnly: boolean): Promise<ScanResult> {
+function scan(source: SourceConnectionOptions, serverId: number, eventClassOf: EventClassOf, start: BinlogPosition, end: BinlogPosition, match: (ms: number) => boolean, firstFileOnly: boolean): Promise<ScanResult> {
   const zongji = new ZongJi({
     host: source.host,
     port: source.port,
@@ -110,7 +115,10 @@ function scan(source: SourceConnectionOptions, serverId: number, start: BinlogPo
         `reading the binlog for --start-timestamp stalled at ${formatBinlogPosition(boundary)} (no event for ${IDLE_MS / 1000} s)`)), IDLE_MS);
     };
     zongji.on('error', (err: unknown) => finish(classifyBinlogError(err, boundary)));
-    zongji.on('ready', touch);
+    zongji.on('ready', () => {
+      decodeTransactionPayloads(zongji, { eventClassOf, unsupported: 'skip' });
+      touch();
+    });
     zongji.on('binlog', (e: unknown) => {
       const evt = e as SeekEvent;
       touch();
