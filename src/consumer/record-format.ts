@@ -1,10 +1,14 @@
 /**
  * How `npm run consume` prints a record: readable text for a person, or one JSON object per
- * line for pipes. Values are as MySQL prints them (the decoder's rendering); pure.
+ * line for pipes. Values are as MySQL prints them (the decoder's rendering), except that
+ * text is decoded here by the charset the record names, with MySQL's own tables; pure.
  */
+import iconv from 'iconv-lite';
 import { formatTimestamp } from '../dts/decoder.ts';
 import type { DecodedColumn } from '../dts/decoder.ts';
+import type { DtsImageValue } from '../dts/dts-record.ts';
 import type { ConsumedRecord } from './consumer.ts';
+import { SINGLE_BYTE_CHARSETS } from './mysql-charsets.ts';
 
 export interface TextFormatOptions {
   /** longer values are cut to this many characters; 0 never cuts */
@@ -23,7 +27,7 @@ export interface TextFormatOptions {
  * (\n, \t, \r, \0, \\); NULL is NULL.
  */
 export function formatText(r: ConsumedRecord, o: TextFormatOptions): string {
-  const d = r.record;
+  const d = withCharsetText(r);
   const key = r.key === null ? '' : `  key ${r.key.toString('utf8')}`;
   const lines = [
     `${d.operation} ${d.objectName ?? '-'}  ${r.topic}[${r.partition}]@${r.offset}${key}`,
@@ -72,7 +76,7 @@ export interface JsonColumn {
   /** as MySQL prints it; null for SQL NULL or no image */
   readonly before: string | null;
   readonly after: string | null;
-  /** the stored bytes in hex, for character values (their text depends on the charset; BinaryObject TEXT carries none) */
+  /** the stored bytes in hex, for character values (their text depends on the charset; a TEXT value names none) */
   readonly beforeHex?: string;
   readonly afterHex?: string;
 }
@@ -100,7 +104,7 @@ export interface JsonRecord {
 }
 
 export function toJsonRecord(r: ConsumedRecord): JsonRecord {
-  const d = r.record;
+  const d = withCharsetText(r);
   return {
     topic: r.topic,
     partition: r.partition,
@@ -143,4 +147,72 @@ function hexOfText(text: string | null, bytes: Buffer | null): string | undefine
 
 export function formatJson(r: ConsumedRecord): string {
   return `${JSON.stringify(toJsonRecord(r))}\n`;
+}
+
+const CHARACTER = 'com.alibaba.dts.formats.avro.Character';
+const BINARY_OBJECT = 'com.alibaba.dts.formats.avro.BinaryObject';
+
+/**
+ * The decoded record with every text value decoded by its charset. A Character value
+ * names its charset; a TEXT value (BinaryObject) names none (the DTS schema has no field
+ * for it), so it is shown as UTF-8 when its bytes are UTF-8, and otherwise as the hex of
+ * its bytes (the exact value) rather than as UTF-8 replacement characters.
+ */
+export function withCharsetText(r: ConsumedRecord): ConsumedRecord['record'] {
+  const before = Array.isArray(r.raw.beforeImages) ? (r.raw.beforeImages as readonly DtsImageValue[]) : null;
+  const after = Array.isArray(r.raw.afterImages) ? (r.raw.afterImages as readonly DtsImageValue[]) : null;
+  if (before === null && after === null) return r.record;
+  const columns = r.record.columns.map((c, i) => {
+    const b = before === null ? c.before : textOf(before[i], c.before);
+    const a = after === null ? c.after : textOf(after[i], c.after);
+    return b === c.before && a === c.after ? c : { ...c, before: b, after: a };
+  });
+  return { ...r.record, columns };
+}
+
+function textOf(item: DtsImageValue | undefined, rendered: string | null): string | null {
+  if (item === null || item === undefined) return rendered;
+  const character = (item as { [CHARACTER]?: { charset: string; value: Buffer } })[CHARACTER];
+  if (character !== undefined) return decodeMysqlText(character.charset, character.value);
+  const object = (item as { [BINARY_OBJECT]?: { type: string; value: Buffer } })[BINARY_OBJECT];
+  if (object !== undefined && object.type === 'TEXT') {
+    return isUtf8(object.value) ? object.value.toString('utf8') : object.value.toString('hex').toUpperCase();
+  }
+  return rendered;
+}
+
+/** Multi-byte charsets by the name iconv-lite knows them under (MySQL's ucs2/utf16/utf32 are big-endian). */
+const MULTI_BYTE: { readonly [charset: string]: string } = {
+  ucs2: 'utf16be', utf16: 'utf16be', utf16le: 'utf16le', utf32: 'utf32be',
+  sjis: 'shiftjis', cp932: 'cp932', ujis: 'eucjp', eucjpms: 'eucjp',
+  big5: 'big5', euckr: 'euckr', gb2312: 'gb2312', gbk: 'gbk', gb18030: 'gb18030',
+};
+
+/**
+ * Bytes in a MySQL charset as text: UTF-8 for utf8/utf8mb3/utf8mb4, MySQL's own table for
+ * every single-byte charset, iconv-lite for the multi-byte ones; `binary` and a charset
+ * MySQL does not have are shown as the uppercase hex of the bytes, as HEX() prints them.
+ */
+export function decodeMysqlText(charset: string, bytes: Buffer): string {
+  if (charset === 'utf8mb4' || charset === 'utf8mb3' || charset === 'utf8') return bytes.toString('utf8');
+  const table = SINGLE_BYTE_CHARSETS[charset];
+  if (table !== undefined) {
+    let out = '';
+    for (let i = 0; i < bytes.length; i++) out += table[bytes[i]!]!;
+    return out;
+  }
+  const name = MULTI_BYTE[charset];
+  if (name !== undefined) return iconv.decode(bytes, name);
+  return bytes.toString('hex').toUpperCase();
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    textDecoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -89,3 +89,41 @@ test('json: one line, every value exact, character bytes in hex, longs as string
   assert.deepEqual(ddl.columns, []);
   assert.equal(ddl.key, null);
 });
+
+test('text is decoded by the charset the record names, with MySQL’s own tables; TEXT without one', () => {
+  const charsets: TableSchema = {
+    database: 'shop',
+    table: 'texts',
+    columns: [
+      column('id', 'int', { nullable: false }),
+      column('l1', 'varchar', { charset: 'latin1' }),
+      column('sw', 'varchar', { charset: 'swe7' }),
+      column('d8', 'char', { charset: 'dec8' }),
+      column('kb', 'varchar', { charset: 'keybcs2' }),
+      column('sj', 'varchar', { charset: 'sjis' }),
+      column('u16', 'varchar', { charset: 'utf16' }),
+      column('t_utf8', 'text', { charset: 'utf8mb4' }),
+      column('t_latin1', 'text', { charset: 'latin1' }),
+    ],
+    primaryKey: { name: 'PRIMARY', columns: ['id'] },
+    uniqueKeys: [],
+  };
+  const values: ColumnValue[] = [
+    1n,
+    Buffer.from('636166e9208081', 'hex'), // café €, then 0x81 which MySQL maps to U+0081
+    Buffer.from('5b5c5d', 'hex'), // swe7: ÄÖÅ
+    Buffer.from('e9', 'hex'), // dec8: é
+    Buffer.from('80', 'hex'), // keybcs2: Č
+    Buffer.from('93fa967b', 'hex'), // 日本 in Shift JIS
+    Buffer.from('00e9d83dde00', 'hex'), // é😀 in UTF-16 (big-endian)
+    Buffer.from('çà 😀'),
+    Buffer.from('636166e9', 'hex'), // latin1 café: not UTF-8
+  ];
+  const r = consumed({ kind: 'row', operation: 'INSERT', table: charsets, before: null, after: values, source });
+  const json = JSON.parse(formatJson(r)) as JsonRecord;
+  assert.deepEqual(json.columns.map((c) => c.after), ['1', 'café €\u0081', 'ÄÖÅ', 'é', 'Č', '日本', 'é😀', 'çà 😀', '636166E9']);
+  assert.equal(json.columns[1]!.afterHex, '636166E9208081');
+  const text = formatText(r, { maxValueChars: 0 });
+  assert.match(text, /^ {2}l1 +MYSQL_TYPE_VAR_STRING +café €\u0081$/m);
+  assert.match(text, /^ {2}t_latin1 +MYSQL_TYPE_BLOB +636166E9$/m);
+});
