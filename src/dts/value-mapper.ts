@@ -8,7 +8,7 @@ import type { DtsDateTime, DtsImageValue } from './dts-record.ts';
 export type ValueMapper = (value: ColumnValue) => DtsImageValue;
 
 /**
- * The image item for one column value (FORMAT.md, "One column value"). SQL NULL is the
+ * The image item for one column value (docs/format.md, "Column values"). SQL NULL is the
  * null branch; a value of the wrong JS form for its column is ENCODE_FAILED.
  */
 export function mapColumnValue(column: ColumnSchema, value: ColumnValue): DtsImageValue {
@@ -321,6 +321,13 @@ function textObjectMapper(column: ColumnSchema, type: 'JSON' | 'ENUM' | 'SET'): 
   };
 }
 
+/**
+ * GEOMETRY: the stored WKB (FORMAT.md: the stored value without the 4-byte SRID), the same
+ * bytes from the binlog and from the full-data sync. For a geographic SRS such as 4326,
+ * MySQL stores x = longitude, y = latitude, while ST_AsWKB/ST_AsBinary print the SRS's
+ * axis order (lat-long for 4326) unless given 'axis-order=long-lat'; the record keeps the
+ * stored order, which is what SELECT gives and what GIS consumers of WKB expect.
+ */
 function geometryMapper(column: ColumnSchema): ValueMapper {
   const type = column.type.toUpperCase();
   return (v) => {
