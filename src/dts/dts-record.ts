@@ -29,9 +29,9 @@ export interface DtsInteger { readonly precision: number; readonly value: string
 export interface DtsCharacter { readonly charset: string; readonly value: Buffer }
 export interface DtsDecimal { readonly value: string; readonly precision: number; readonly scale: number }
 export interface DtsFloat { readonly value: number; readonly precision: number; readonly scale: number }
-/** `millis` holds microseconds (FORMAT.md). */
+/** `millis` holds microseconds (docs/format.md). */
 export interface DtsTimestamp { readonly timestamp: bigint; readonly millis: number }
-/** `millis` holds microseconds (FORMAT.md). */
+/** `millis` holds microseconds (docs/format.md). */
 export interface DtsDateTime {
   readonly year: number | null;
   readonly month: number | null;

@@ -27,7 +27,7 @@ export interface TablePlan {
 // Keyed by the schema object: a schema change brings a new TableSchema and so a new plan.
 const plans = new WeakMap<TableSchema, TablePlan>();
 
-/** The DTS Record for one change (FORMAT.md, "Record fields"). Pure. */
+/** The DTS Record for one change (docs/format.md, "Record fields"). Pure. */
 export function buildRecord(event: ChangeEvent, ctx: BuildContext): DtsRecord {
   return event.kind === 'row' ? buildRowRecord(event, ctx) : buildDdlRecord(event, ctx);
 }

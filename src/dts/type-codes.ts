@@ -38,7 +38,7 @@ export const MYSQL_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [255, 'MYSQL_TYPE_GEOMETRY'],
 ]);
 
-/** The dataTypeNumber written for each column type (FORMAT.md, "One column value"). */
+/** The dataTypeNumber written for each column type (docs/format.md, "Column values"). */
 export const DATA_TYPE_NUMBER: Readonly<Record<ColumnType, number>> = {
   tinyint: 1,
   smallint: 2,

@@ -4,7 +4,7 @@
  * and five integers per record saying where they are. No I/O here.
  *
  * The record id is the one field a worker cannot write: it is a counter that must grow in
- * the order records reach Kafka (FORMAT.md), and only the main thread knows that order. So a
+ * the order records reach Kafka (docs/format.md), and only the main thread knows that order. So a
  * worker encodes each value with id 0 and stores it without its first two bytes (version 0
  * and id 0), leaving ID_ROOM bytes in front; the main thread writes the version and the real
  * id into that room as it sends the chunk (chunkMessages), and the value is the view from

@@ -41,7 +41,7 @@ const ddl: DdlEvent = { kind: 'ddl', database: 'shop.eu', sql: 'ALTER TABLE t AD
 describe('buildRecord for a row', () => {
   const record = buildRecord(insert, ctx);
 
-  it('fills the record fields per FORMAT.md', () => {
+  it('fills the record fields per docs/format.md', () => {
     assert.equal(record.version, 0);
     assert.equal(record.id, 9_007_199_254_740_993n);
     assert.equal(record.sourceTimestamp, 1_700_000_123n);

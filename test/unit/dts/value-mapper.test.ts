@@ -58,7 +58,7 @@ describe('type codes', () => {
     assert.equal(mysqlTypeName(100), 'UNKNOWN(100)');
   });
 
-  it('maps every column type to the code FORMAT.md says', () => {
+  it('maps every column type to the code docs/format.md says', () => {
     const expected: Record<ColumnType, number> = {
       tinyint: 1, smallint: 2, mediumint: 9, int: 3, bigint: 8, bit: 16, decimal: 246, float: 4, double: 5,
       timestamp: 7, datetime: 12, date: 10, time: 11, year: 13, char: 254, binary: 254, varchar: 253,
