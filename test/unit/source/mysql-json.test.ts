@@ -4,7 +4,7 @@
  * what the server printed for it (CAST(j AS CHAR)). The fixture covers every value type:
  * small and large objects and arrays, literals, [u]int16/32/64, doubles, strings of every
  * length-size, opaque DATE/TIME/DATETIME/TIMESTAMP/DECIMAL/binary, and a document with the
- * gap a partial update leaves. Made with a throwaway capture script against the lab.
+ * gap a partial update leaves. capture-mysql-json.mts regenerates it from the lab MySQL.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
