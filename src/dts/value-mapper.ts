@@ -322,7 +322,7 @@ function textObjectMapper(column: ColumnSchema, type: 'JSON' | 'ENUM' | 'SET'): 
 }
 
 /**
- * GEOMETRY: the stored WKB (FORMAT.md: the stored value without the 4-byte SRID), the same
+ * GEOMETRY: the stored WKB (docs/format.md: the stored value without the 4-byte SRID), the same
  * bytes from the binlog and from the full-data sync. For a geographic SRS such as 4326,
  * MySQL stores x = longitude, y = latitude, while ST_AsWKB/ST_AsBinary print the SRS's
  * axis order (lat-long for 4326) unless given 'axis-order=long-lat'; the record keeps the

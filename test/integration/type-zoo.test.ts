@@ -30,7 +30,7 @@ const TEXT_TYPES = ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longte
 
 /**
  * The SQL that makes the server print a column the way the decoder renders it. GEOMETRY:
- * the record holds the stored WKB (FORMAT.md: the stored value without the SRID), and
+ * the record holds the stored WKB (docs/format.md: the stored value without the SRID), and
  * MySQL stores geographic coordinates long-lat; its ST_AsBinary prints them in the SRS's
  * axis order (lat-long for 4326) unless told otherwise. MariaDB has no axis orders.
  */
