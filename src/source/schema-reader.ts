@@ -84,7 +84,8 @@ function num(v: string | number | null): number | null {
 }
 
 function toColumnSchema(database: string, table: string, c: ColumnRow): ColumnSchema {
-  const dataType = c.DATA_TYPE.toLowerCase();
+  // MySQL 8 spells GEOMETRYCOLLECTION `geomcollection` in information_schema.
+  const dataType = c.DATA_TYPE.toLowerCase() === 'geomcollection' ? 'geometrycollection' : c.DATA_TYPE.toLowerCase();
   const type = (Number(c.IS_JSON) === 1 && dataType === 'longtext' ? 'json' : dataType) as ColumnType;
   if (!KNOWN_TYPES.has(type)) {
     throw new SyncError('UNSUPPORTED_COLUMN_TYPE',
