@@ -1,8 +1,9 @@
 /**
  * The table every part of the end-to-end benchmark uses (scripts/bench.ts): the 10-column
  * `orders` table of the codec benchmark (scripts/bench-encode.ts), its rows as SQL makes
- * them (from MariaDB's SEQUENCE tables, so that filling it costs no client work), and the
- * same rows built in JS, for the producer ceiling's pre-encoded records of the same size.
+ * them (from a row generator in the query itself, so that filling it costs no client work;
+ * the same SQL on MySQL and MariaDB), and the same rows built in JS, for the producer
+ * ceiling's pre-encoded records of the same size.
  */
 import type mysql from 'mysql2/promise';
 import type { ColumnValue } from '../src/model/column-value.ts';
@@ -23,9 +24,25 @@ export const ORDERS_SELECT = `seq, seq % 100000, seq * 37 % 10000000, CONCAT('cu
       (seq % 1000000) / 100, TIMESTAMP('2024-01-01') + INTERVAL seq SECOND + INTERVAL seq % 1000 * 1000 MICROSECOND,
       seq / 7, seq % 5, IF(seq % 3 = 0, NULL, REPEAT('note ', 1 + seq % 8)), LPAD(HEX(seq), 36, '0')`;
 
-/** One multi-row INSERT (autocommitted: one transaction) of rows from..to. */
+const DIGITS = `(SELECT 0 AS d${[1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => ` UNION ALL SELECT ${d}`).join('')})`;
+
+/**
+ * The integers from..to as a derived table with one column `seq`: a cross join of as many
+ * 0-9 digit tables as the count has digits. Plain SQL that MySQL and MariaDB both run
+ * (MariaDB's SEQUENCE engine, seq_1_to_N, is MariaDB's own; a recursive CTE hits MySQL's
+ * cte_max_recursion_depth of 1,000 and MariaDB's max_recursive_iterations under other names).
+ */
+export function sequenceSql(from: number, to: number): string {
+  let digits = 1;
+  while (10 ** digits < to - from + 1) digits++;
+  const t = [...Array(digits).keys()];
+  return `(SELECT ${from} + ${t.map((i) => (i === 0 ? 'd0.d' : `${10 ** i} * d${i}.d`)).join(' + ')} AS seq ` +
+    `FROM ${t.map((i) => `${DIGITS} d${i}`).join(' CROSS JOIN ')}) s WHERE seq <= ${to}`;
+}
+
+/** One multi-row INSERT (autocommitted: one transaction) of rows from..to, in id order. */
 export function insertOrdersSql(db: string, from: number, to: number, table = 'orders'): string {
-  return `INSERT INTO \`${db}\`.\`${table}\` SELECT ${ORDERS_SELECT} FROM \`${db}\`.seq_${from}_to_${to}`;
+  return `INSERT INTO \`${db}\`.\`${table}\` SELECT ${ORDERS_SELECT} FROM ${sequenceSql(from, to)} ORDER BY seq`;
 }
 
 /** The table as the synchronizer sees it (the binlog's TableMap + information_schema). */

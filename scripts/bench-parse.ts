@@ -1,8 +1,10 @@
 /**
  * The parser ceiling of the end-to-end benchmark (scripts/bench.ts): reads a binlog range
- * from the lab's MariaDB and drops the rows, in a process of its own.
+ * from one of the lab's sources (default its MariaDB) and drops the rows, in a process of
+ * its own.
  *
  *   npx tsx scripts/bench-parse.ts --from FILE:POS --to FILE:POS --db DB [--reader zongji|exact|encode]
+ *                                  [--source mariadb|mysql]
  *
  * - zongji: zongji 0.9.0 alone, with the options the synchronizer gives it (exact numbers
  *   as strings, date strings) and the same event and table filters; rows decoded by
@@ -27,10 +29,10 @@ import { partitionFor } from '../src/sink/partitioner.ts';
 import { BinlogReader, type BinlogRowsEvent, ZONGJI_VALUE_OPTIONS } from '../src/source/binlog-reader.ts';
 import { normalizeRow } from '../src/source/row-normalizer.ts';
 import { readTableSchema } from '../src/source/schema-reader.ts';
-import { connectSource } from '../src/source/source-inspector.ts';
+import { connectSource, serverVersion } from '../src/source/source-inspector.ts';
 import { resolveTableSchema, type TableMapInfo } from '../src/source/table-schema-resolver.ts';
 import type { RawValue } from '../src/source/zongji-exact-rows.ts';
-import { labPorts, LAB_SYNC_USER } from '../test/integration/lab.ts';
+import { labSources, LAB_SYNC_USER } from '../test/integration/lab.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,12 +40,19 @@ const { values: args } = parseArgs({
     to: { type: 'string' },
     db: { type: 'string' },
     reader: { type: 'string', default: 'zongji' },
+    source: { type: 'string', default: 'mariadb' },
   },
 });
+const USAGE = 'usage: npx tsx scripts/bench-parse.ts --from FILE:POS --to FILE:POS --db DB [--reader zongji|exact|encode] [--source mariadb|mysql]';
+const source = labSources().find((s) => s.kind === args.source);
+if (!source) {
+  console.error(USAGE);
+  process.exit(2);
+}
 function position(text: string | undefined): BinlogPosition {
   const m = /^(.+\.\d+):(\d+)$/.exec(text ?? '');
   if (!m) {
-    console.error('usage: npx tsx scripts/bench-parse.ts --from FILE:POS --to FILE:POS --db DB [--reader zongji|exact|encode]');
+    console.error(USAGE);
     process.exit(2);
   }
   return { file: m[1]!, position: Number(m[2]) };
@@ -51,7 +60,7 @@ function position(text: string | undefined): BinlogPosition {
 const from = position(args.from);
 const to = position(args.to);
 const db = args.db!;
-const connection = { host: '127.0.0.1', port: labPorts().MARIADB_PORT, ...LAB_SYNC_USER };
+const connection = { host: '127.0.0.1', port: source.port, ...LAB_SYNC_USER };
 const serverId = 70000 + Math.floor(Math.random() * 5000);
 
 const cpu0 = process.cpuUsage();
@@ -110,6 +119,7 @@ if (args.reader === 'exact' || args.reader === 'encode') {
 async function encoder(): Promise<(e: BinlogRowsEvent) => void> {
   const conn = await connectSource(connection);
   let current: TableSchema | null = null;
+  const sourceVersion = await serverVersion(conn);
   try {
     current = await readTableSchema(conn, db, 'orders');
   } catch { /* the table is gone: the binlog's TableMap alone */ }
@@ -132,7 +142,7 @@ async function encoder(): Promise<(e: BinlogRowsEvent) => void> {
         before: e.operation === 'INSERT' ? null : normalizeRow(schema, pair ? pair.before : image),
         after: e.operation === 'DELETE' ? null : normalizeRow(schema, pair ? pair.after : image),
       };
-      encodeEvent(change, { id: id++, sourceVersion: '10.11.19-MariaDB-log', readerTimestampMs });
+      encodeEvent(change, { id: id++, sourceVersion, readerTimestampMs });
       partitionFor('single', 1, { database: e.database, table: e.table, key: messageKey(change) });
     }
   };

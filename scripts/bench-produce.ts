@@ -8,7 +8,10 @@
  * a partition into one record batch, which the broker refuses above max.message.bytes
  * (1 MiB by default), so it gets sends of as many records as fit 900 KiB (about 2,000).
  *
- *   npx tsx scripts/bench-produce.ts --broker HOST:PORT --records N [--client kafkajs|sink]
+ *   npx tsx scripts/bench-produce.ts --broker HOST:PORT --records N [--client kafkajs|sink] [--source-version V]
+ *
+ * --source-version: the VERSION() the records name (the source's: the records' size
+ * follows it), default MariaDB 10.11's.
  *
  * - kafkajs: plain kafkajs 2.2.4, `producer.send` with the pre-encoded values.
  * - sink: the synchronizer's KafkaSink (its own record batch encoding, ordered sends).
@@ -20,7 +23,8 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { encodeEvent } from '../src/dts/encoder.ts';
 import type { RowChangeEvent } from '../src/model/change-event.ts';
-import { KafkaSink, type SinkMessage } from '../src/sink/kafka-sink.ts';
+import { KafkaSink } from '../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../src/sink/sink.ts';
 import { uniqueName } from '../test/integration/lab.ts';
 import { orderRow, ordersSchema } from './bench-orders.ts';
 
@@ -29,12 +33,13 @@ const { values: args } = parseArgs({
     broker: { type: 'string' },
     records: { type: 'string', default: '1000000' },
     client: { type: 'string', default: 'kafkajs' },
+    'source-version': { type: 'string', default: '10.11.19-MariaDB-log' },
   },
 });
 const records = Number(args.records);
 const broker = args.broker!;
 if (!broker || !Number.isInteger(records) || records < 1) {
-  console.error('usage: npx tsx scripts/bench-produce.ts --broker HOST:PORT --records N [--client kafkajs|sink]');
+  console.error('usage: npx tsx scripts/bench-produce.ts --broker HOST:PORT --records N [--client kafkajs|sink] [--source-version V]');
   process.exit(2);
 }
 const IN_FLIGHT = 4;
@@ -51,7 +56,7 @@ for (let seq = 1; seq <= POOL; seq++) {
     kind: 'row', operation: 'INSERT', table: schema, before: null, after: orderRow(seq),
     source: { position: { file, position: 1_000_000 + seq * 300 }, transactionStart: { file, position: 1_000_000 }, commitTimestamp: 1_700_000_000, serverId: 1, threadId: 0, gtid: null },
   };
-  const value = Buffer.from(encodeEvent(event, { id: BigInt(seq), sourceVersion: '10.11.19-MariaDB-log', readerTimestampMs: Date.now() }));
+  const value = Buffer.from(encodeEvent(event, { id: BigInt(seq), sourceVersion: args['source-version']!, readerTimestampMs: Date.now() }));
   pool.push(value);
   poolBytes += value.length;
 }

@@ -1,20 +1,28 @@
 /**
  * End-to-end benchmark against the local lab (docs/benchmarks.md).
  *
- *   npm run bench -- [--rows N] [--runs R] [--parts parse,produce,incremental,snapshot,latency,outage]
- *                    [--broker 3.9|1.0] [--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S]
+ *   npm run bench -- [--source mariadb|mysql|all] [--rows N] [--runs R]
+ *                    [--parts parse,produce,incremental,snapshot,latency,outage] [--broker 3.9|1.0] [--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S]
  *                    [--latency-tx-rows N] [--outage-seconds S] [--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]
  *
  * The default run (1,000,000 rows, 3 runs of every part) takes about ten minutes, most of it
  * the 3 x 65 s of the latency part and the broker restarts of the outage part; for a quick
  * look: --rows 200000 --latency-seconds 15 --outage-seconds 10.
  *
+ * --source: the lab's source server every part that touches one uses (the preparation,
+ * parse, incremental, snapshot, latency, outage): its MariaDB 10.11 (default) or its
+ * MySQL 9.7; `all` runs the whole benchmark once per server (MySQL, then MariaDB, each in
+ * a process of its own) and prints their figures side by side (with --json: one object
+ * with both results). The result names the server and its VERSION().
+ *
  * One preparation: a new database with the 10-column `orders` table of the codec benchmark
  * (scripts/bench-orders.ts), filled with N rows (default 1,000,000) by 1,000-row multi-row
- * INSERTs (INSERT ... SELECT from a SEQUENCE table: one autocommitted transaction of 1,000
- * rows each, the same binlog as INSERT ... VALUES), the binlog range they occupy recorded
- * with SHOW MASTER STATUS before and after. Then the parts (default: all), each R times
- * (default 3); a figure is the median of its runs, printed with min and max:
+ * INSERTs (INSERT ... SELECT from a generated sequence, the same SQL on both servers: one
+ * autocommitted transaction of 1,000 rows each, the same binlog as INSERT ... VALUES), the
+ * binlog range they occupy recorded before and after with the synchronizer's own
+ * binlogStatus (SHOW BINARY LOG STATUS on MySQL 8.2+, SHOW MASTER STATUS before and on
+ * MariaDB). Then the parts (default: all), each R times (default 3); a figure is the median
+ * of its runs, printed with min and max:
  *
  * - parse: the parser ceiling (scripts/bench-parse.ts, a process of its own): zongji alone
  *   reading the prepared range, rows decoded and dropped (ceiling_parse_rows_per_s), and the
@@ -44,8 +52,9 @@
  *   started again S s (default 20) after it stopped, and the run ends when the checkpoint passes
  *   the transaction: peak RSS of the synchronizer over the whole run.
  *
- * The parts start what they need of the lab when it is not running, and only that. Progress
- * goes to stderr; the table (or, with --json, one JSON object) to stdout. Diagnostics:
+ * The parts start what they need of the lab when it is not running, and only that. The
+ * log lines of parse, incremental and snapshot also give the source server's CPU during the
+ * run (its process, from /proc). Progress goes to stderr; the table (or, with --json, one JSON object) to stdout. Diagnostics:
  * --cpu-prof DIR runs every `sync` under node --cpu-prof, writing one profile per process to
  * DIR (summarise one with scripts/bench-profile.ts); --probe prints, per run, the sends to the
  * sink and the reader's pauses as seen inside the sync (scripts/bench-probe.ts); --sync-root
@@ -59,10 +68,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GtidSet } from '@vlasky/zongji';
 import kafkajs from 'kafkajs';
 import type mysql from 'mysql2/promise';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../src/model/binlog-position.ts';
-import { adminConnection, kafkaBrokers, labPorts, LAB_SYNC_USER, uniqueName } from '../test/integration/lab.ts';
+import { isMysqlGtidSet } from '../src/source/binlog-reader.ts';
+import { describeServer, type ServerInfo } from '../src/source/server-version.ts';
+import { binlogStatus, sourceServer } from '../src/source/source-inspector.ts';
+import { adminConnection, kafkaBrokers, labPorts, labSources, LAB_SYNC_USER, uniqueName } from '../test/integration/lab.ts';
 import { createOrdersTable, insertOrdersSql } from './bench-orders.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -70,6 +83,7 @@ const ALL_PARTS = ['parse', 'produce', 'incremental', 'snapshot', 'latency', 'ou
 
 const { values: args } = parseArgs({
   options: {
+    source: { type: 'string', default: 'mariadb' },
     rows: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
     parts: { type: 'string', default: ALL_PARTS.join(',') },
@@ -88,6 +102,9 @@ const { values: args } = parseArgs({
 const rows = Number(args.rows);
 const runs = Number(args.runs);
 const parts = new Set(args.parts!.split(','));
+/** The lab's source server the parts use (undefined with --source all: one child process per server). */
+const source = labSources().find((s) => s.kind === args.source);
+const ALL_SOURCES = ['mysql', 'mariadb'] as const;
 const broker = kafkaBrokers().find((b) => b.version === args.broker)?.broker;
 const broker10 = kafkaBrokers().find((b) => b.version === '1.0')!.broker;
 const latencySeconds = Number(args['latency-seconds']);
@@ -99,8 +116,8 @@ const WARMUP_SECONDS = 5;
 const SYNC_ROOT = args['sync-root'] ? path.resolve(args['sync-root']) : ROOT;
 const CHECKPOINT_INTERVAL_MS = 100;
 if (![rows, runs, latencySeconds, latencyRate, latencyTxRows, outageSeconds, Number(args['chunk-rows'])].every((n) => Number.isInteger(n) && n >= 1)
-  || !broker || [...parts].some((p) => !ALL_PARTS.includes(p))) {
-  console.error(`usage: npm run bench -- [--rows N] [--runs R] [--parts ${ALL_PARTS.join(',')}] [--broker 3.9|1.0] ` +
+  || !broker || [...parts].some((p) => !ALL_PARTS.includes(p)) || (!source && args.source !== 'all')) {
+  console.error(`usage: npm run bench -- [--source mariadb|mysql|all] [--rows N] [--runs R] [--parts ${ALL_PARTS.join(',')}] [--broker 3.9|1.0] ` +
     '[--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S] [--latency-tx-rows N] [--outage-seconds S] ' +
     '[--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]');
   process.exit(2);
@@ -135,7 +152,7 @@ function writeConfig(dir: string, o: { db: string; table: string; topic: string;
   const file = path.join(dir, 'config.yaml');
   fs.writeFileSync(file, `source:
   host: 127.0.0.1
-  port: ${labPorts().MARIADB_PORT}
+  port: ${source!.port}
   user: ${LAB_SYNC_USER.user}
   password: ${LAB_SYNC_USER.password}
   serverId: ${60000 + Math.floor(Math.random() * 5000)}
@@ -211,12 +228,7 @@ class SyncProcess {
 
   /** CPU time (user + system) the process has used so far, ms. */
   cpuMs(): number {
-    try {
-      const f = fs.readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-    } catch {
-      return Number.NaN;
-    }
+    return processCpuMs(this.proc.pid!);
   }
 
   /** SIGTERM (a clean stop: in-flight records acknowledged, checkpoint written), then its exit code. */
@@ -246,7 +258,6 @@ function logTime(output: string, msg: string): number | null {
   return Date.parse((JSON.parse(output.slice(lineStart, lineEnd)) as { time: string }).time);
 }
 
-/** Polls the checkpoint file until it reaches `to`; the time it was first seen there. */
 /**
  * Where the binlog ended after a workload, and the GTID of its last transaction: when the
  * server rotated to a new file right after it, the end is in the new file while a
@@ -255,12 +266,28 @@ function logTime(output: string, msg: string): number | null {
  */
 type BinlogEnd = BinlogPosition & { readonly gtid: string | null };
 
+/**
+ * Whether a checkpoint's GTID has reached the workload's last transaction: on MariaDB the
+ * checkpoint names that transaction (d-s-n); on MySQL it holds the executed set
+ * (`uuid:1-N,...`), which must contain it.
+ */
+function gtidReached(checkpointGtid: string | null | undefined, last: string | null): boolean {
+  if (!last || !checkpointGtid) return false;
+  if (!isMysqlGtidSet(last)) return checkpointGtid === last;
+  try {
+    return GtidSet.parse(checkpointGtid).contains(last);
+  } catch {
+    return false;
+  }
+}
+
+/** Polls the checkpoint file until it reaches `to`; the time it was first seen there. */
 async function waitForCheckpoint(file: string, to: BinlogEnd, sync: SyncProcess, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { binlog: (BinlogPosition & { gtid?: string | null }) | null };
-      if (c.binlog && (compareBinlogPositions(c.binlog, to) >= 0 || (to.gtid !== null && c.binlog.gtid === to.gtid))) return Date.now();
+      if (c.binlog && (compareBinlogPositions(c.binlog, to) >= 0 || gtidReached(c.binlog.gtid, to.gtid))) return Date.now();
     } catch { /* not written yet, or between writes */ }
     if (sync.proc.exitCode !== null) throw new Error(`sync exited (${sync.proc.exitCode}) before its checkpoint reached ${formatBinlogPosition(to)}:\n${sync.output.slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`the checkpoint did not reach ${formatBinlogPosition(to)} in ${timeoutMs} ms:\n${sync.output.slice(-3000)}`);
@@ -269,7 +296,7 @@ async function waitForCheckpoint(file: string, to: BinlogEnd, sync: SyncProcess,
 }
 
 // ---------------------------------------------------------------------------------------
-// Kafka and MariaDB helpers
+// Kafka and source helpers
 
 function kafkaAdmin(b: string) {
   return new kafkajs.Kafka({ clientId: 'bench', brokers: [b], logLevel: kafkajs.logLevel.NOTHING }).admin();
@@ -296,13 +323,54 @@ async function deleteTopic(b: string, topic: string): Promise<void> {
   }
 }
 
-/** The binlog's end, and the GTID of this session's last transaction (MariaDB's @@last_gtid). */
-async function masterStatus(admin: mysql.Connection): Promise<BinlogEnd> {
-  const [r] = await admin.query('SHOW MASTER STATUS');
-  const row = (r as { File: string; Position: number | string }[])[0]!;
-  const [g] = await admin.query('SELECT @@last_gtid AS gtid');
-  const gtid = (g as { gtid: string | null }[])[0]?.gtid || null;
-  return { file: row.File, position: Number(row.Position), gtid };
+/** The source server (VERSION() of the admin connection), once connected. */
+let server!: ServerInfo;
+
+/**
+ * The GTID of this session's last transaction on MySQL, from the OK packet of the statement
+ * (session_track_gtids = OWN_GTID, set on the admin connection): MySQL has no @@last_gtid.
+ */
+let ownGtid: string | null = null;
+
+/** A workload statement of the admin connection whose transaction the bench waits for. */
+async function workload(admin: mysql.Connection, sql: string): Promise<void> {
+  const [res] = await admin.query(sql);
+  const gtids = (res as { stateChanges?: { gtids?: string[] } }).stateChanges?.gtids?.filter(Boolean);
+  if (gtids?.length) ownGtid = gtids.at(-1)!;
+}
+
+/**
+ * The binlog's end (binlogStatus: SHOW BINARY LOG STATUS on MySQL 8.2+, SHOW MASTER STATUS
+ * on MariaDB), and the GTID of this session's last transaction (MariaDB's @@last_gtid; on
+ * MySQL the one its OK packet reported).
+ */
+async function binlogEndAfter(admin: mysql.Connection): Promise<BinlogEnd> {
+  const status = await binlogStatus(admin);
+  let gtid = ownGtid;
+  if (server.flavor === 'MariaDB') {
+    const [g] = await admin.query('SELECT @@last_gtid AS gtid');
+    gtid = (g as { gtid: string | null }[])[0]?.gtid || null;
+  }
+  return { file: status.file, position: status.position, gtid };
+}
+
+/** The source server's process (from `scripts/lab status`), for its CPU time. */
+let serverPid = 0;
+
+/** CPU time (user + system) of a process so far, ms (NaN when it cannot be read). */
+function processCpuMs(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** ", server CPU N% of a core" over a run of `ms` from `cpu0` (nothing when unknown). */
+function serverCpuNote(cpu0: number, ms: number): string {
+  const used = processCpuMs(serverPid) - cpu0;
+  return Number.isFinite(used) ? `, ${server.flavor} CPU ${Math.round((used / ms) * 100)}% of a core` : '';
 }
 
 /** Runs a command to its end without blocking the event loop (RSS sampling goes on). */
@@ -334,11 +402,14 @@ async function prepare(admin: mysql.Connection): Promise<Prepared> {
   await createOrdersTable(admin, db, 'orders');
   log(`prepare: ${fmt(rows)} rows into ${db}.orders in 1,000-row INSERTs…`);
   const t0 = Date.now();
-  const from = await masterStatus(admin);
-  for (let a = 1; a <= rows; a += 1000) await admin.query(insertOrdersSql(db, a, Math.min(rows, a + 999)));
-  const to = await masterStatus(admin);
-  log(`  ${((Date.now() - t0) / 1000).toFixed(1)} s; binlog range ${formatBinlogPosition(from)} .. ${formatBinlogPosition(to)}`);
-  notes.push(`prepared ${db}.orders: ${rows} rows in ${Math.ceil(rows / 1000)} transactions, binlog ${formatBinlogPosition(from)}..${formatBinlogPosition(to)}`);
+  const from = await binlogEndAfter(admin);
+  const cpu0 = processCpuMs(serverPid);
+  for (let a = 1; a <= rows; a += 1000) await workload(admin, insertOrdersSql(db, a, Math.min(rows, a + 999)));
+  const to = await binlogEndAfter(admin);
+  const ms = Date.now() - t0;
+  log(`  ${(ms / 1000).toFixed(1)} s${serverCpuNote(cpu0, ms)}; binlog range ${formatBinlogPosition(from)} .. ${formatBinlogPosition(to)}`);
+  notes.push(`prepared ${db}.orders on ${describeServer(server)}: ${rows} rows in ${Math.ceil(rows / 1000)} transactions in ${(ms / 1000).toFixed(1)} s, ` +
+    `binlog ${formatBinlogPosition(from)}..${formatBinlogPosition(to)}`);
   return { db, from, to };
 }
 
@@ -348,17 +419,21 @@ async function prepare(admin: mysql.Connection): Promise<Prepared> {
 const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000));
 
 async function parseRun(p: Prepared, reader: 'zongji' | 'exact'): Promise<number> {
+  const cpu0 = processCpuMs(serverPid);
+  const t0 = Date.now();
   const r = await runJson<{ rows: number; ms: number; cpuMs: number }>('scripts/bench-parse.ts',
-    ['--from', formatBinlogPosition(p.from), '--to', formatBinlogPosition(p.to), '--db', p.db, '--reader', reader]);
+    ['--from', formatBinlogPosition(p.from), '--to', formatBinlogPosition(p.to), '--db', p.db, '--reader', reader, '--source', source!.kind]);
+  const serverCpu = serverCpuNote(cpu0, Date.now() - t0);
   if (r.rows !== rows) throw new Error(`bench-parse (${reader}) read ${r.rows} rows, expected ${rows}`);
   const rate = perSecond(r.rows, r.ms);
-  log(`  parse (${reader}): ${fmt(r.rows)} rows in ${r.ms} ms = ${fmt(rate)} rows/s, CPU ${Math.round((r.cpuMs / r.ms) * 100)}% of a core`);
+  log(`  parse (${reader}): ${fmt(r.rows)} rows in ${r.ms} ms = ${fmt(rate)} rows/s, CPU ${Math.round((r.cpuMs / r.ms) * 100)}% of a core` +
+    `${serverCpu} (over the whole process)`);
   return rate;
 }
 
 async function produceRun(client: 'kafkajs' | 'sink'): Promise<number> {
   const r = await runJson<{ records: number; ms: number; cpuMs: number; valueBytes: number; sendRecords: number }>('scripts/bench-produce.ts',
-    ['--broker', broker!, '--records', String(rows), '--client', client]);
+    ['--broker', broker!, '--records', String(rows), '--client', client, '--source-version', server.text]);
   const rate = perSecond(r.records, r.ms);
   log(`  produce (${client}): ${fmt(r.records)} records of ${r.valueBytes} B (mean) in sends of ${fmt(r.sendRecords)}, ${r.ms} ms = ${fmt(rate)} records/s, ` +
     `CPU ${Math.round((r.cpuMs / r.ms) * 100)}% of a core`);
@@ -375,8 +450,10 @@ async function incrementalRun(p: Prepared, r: number): Promise<{ rate: number; r
     const sync = new SyncProcess(config, ['--start-position', formatBinlogPosition(p.from)]);
     const started = await sync.waitForLog('starting binlog stream');
     const cpu0 = sync.cpuMs();
+    const serverCpu0 = processCpuMs(serverPid);
     const ended = await waitForCheckpoint(path.join(dir, 'checkpoint.json'), p.to, sync, 600_000);
     const cpuMs = sync.cpuMs() - cpu0;
+    const serverCpu = serverCpuNote(serverCpu0, Date.now() - started);
     const code = await sync.stop();
     probeLine(sync);
     if (code !== 0) throw new Error(`sync exited with ${code}:\n${sync.output.slice(-3000)}`);
@@ -385,7 +462,7 @@ async function incrementalRun(p: Prepared, r: number): Promise<{ rate: number; r
     const ms = ended - started;
     const rate = perSecond(rows, ms);
     log(`  incremental run ${r}: ${fmt(rows)} rows in ${ms} ms = ${fmt(rate)} rows/s, sync CPU ${Math.round((cpuMs / ms) * 100)}% of a core ` +
-      `(${((cpuMs * 1000) / rows).toFixed(1)} µs per row), peak RSS ${Math.round(sync.peakRssMb)} MB` +
+      `(${((cpuMs * 1000) / rows).toFixed(1)} µs per row)${serverCpu}, peak RSS ${Math.round(sync.peakRssMb)} MB` +
       (landed > rows ? ` (${landed - rows} records repeated)` : ''));
     return { rate, rssMb: Math.round(sync.peakRssMb) };
   } finally {
@@ -427,15 +504,18 @@ async function benchSnapshot(p: Prepared): Promise<void> {
     const topic = uniqueName('bench_snap');
     try {
       // The default checkpoint interval: this part times the sync's log lines, not its checkpoint file.
+      const serverCpu0 = processCpuMs(serverPid);
+      const t0 = Date.now();
       const sync = new SyncProcess(writeConfig(dir, { db: p.db, table: 'orders', topic, mode: 'full', broker: broker!, checkpointIntervalMs: 1000 }));
       const code = await sync.exited;
+      const serverCpu = serverCpuNote(serverCpu0, Date.now() - t0);
       if (code !== 0) throw new Error(`sync failed (exit ${code}):\n${sync.output.slice(-3000)}`);
       const ms = logTime(sync.output, 'initial full-data sync done')! - logTime(sync.output, 'full-data sync of a table')!;
       const landed = await topicRecords(broker!, topic);
       if (landed < rows) throw new Error(`${landed} records in ${topic}, expected at least ${rows}`);
       perSecondRuns.push(perSecond(rows, ms));
       rss.push(Math.round(sync.peakRssMb));
-      log(`  snapshot run ${r}: ${fmt(rows)} rows in ${ms} ms = ${fmt(perSecondRuns.at(-1)!)} rows/s, peak RSS ${rss.at(-1)} MB`);
+      log(`  snapshot run ${r}: ${fmt(rows)} rows in ${ms} ms = ${fmt(perSecondRuns.at(-1)!)} rows/s, peak RSS ${rss.at(-1)} MB${serverCpu} (over the whole process)`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       await deleteTopic(broker!, topic);
@@ -558,8 +638,8 @@ async function outageRun(admin: mysql.Connection, db: string, r: number): Promis
     brokerDown = true;
     const down = Date.now();
     const t0 = Date.now();
-    await admin.query(insertOrdersSql(db, 1, rows, table));
-    const to = await masterStatus(admin);
+    await workload(admin, insertOrdersSql(db, 1, rows, table));
+    const to = await binlogEndAfter(admin);
     const insertMs = Date.now() - t0;
     await sleep(Math.max(0, down + outageSeconds * 1000 - Date.now()));
     const restart = Date.now();
@@ -597,9 +677,9 @@ async function benchOutage(admin: mysql.Connection, db: string): Promise<void> {
 // ---------------------------------------------------------------------------------------
 
 /**
- * Starts what this run needs of the lab and is not running (MariaDB, the broker, Kafka 1.0
- * for the outage part), and only that: other work on the machine may have stopped a broker
- * on purpose.
+ * Starts what this run needs of the lab and is not running (the source server, the broker,
+ * Kafka 1.0 for the outage part), and only that: other work on the machine may have stopped
+ * a broker on purpose.
  */
 async function ensureServers(): Promise<void> {
   const p = labPorts();
@@ -612,7 +692,7 @@ async function ensureServers(): Promise<void> {
   for (const v of versions) {
     if (!(await open(v === '1.0' ? p.KAFKA10_PORT : p.KAFKA39_PORT))) await run('bash', ['scripts/lab', 'up', '--kafka', v]);
   }
-  if (!(await open(p.MARIADB_PORT))) await run('bash', ['scripts/lab', 'up', '--kafka', 'none']);
+  if (!(await open(source!.port))) await run('bash', ['scripts/lab', 'up', '--source', source!.kind, '--kafka', 'none']);
 }
 
 function brokerVersions(status: string): Record<string, string> {
@@ -621,10 +701,78 @@ function brokerVersions(status: string): Record<string, string> {
   return out;
 }
 
+/** The pid of a lab server from `scripts/lab status` (0 when not found). */
+function labPid(status: string, name: string): number {
+  return Number(new RegExp(`^${name}\\s+running\\s+pid (\\d+)`, 'm').exec(status)?.[1] ?? 0);
+}
+
+/**
+ * --source all: the whole benchmark once per server, MySQL then MariaDB, each a process of
+ * its own with the same options (--json); their figures side by side.
+ */
+async function benchAllSources(): Promise<void> {
+  const passed: string[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--source') i++;
+    else if (!argv[i]!.startsWith('--source=') && argv[i] !== '--json') passed.push(argv[i]!);
+  }
+  type Result = Record<string, unknown> & { source: { server: string }; seconds: number; machine: ReturnType<typeof machineInfo> };
+  const results: Result[] = [];
+  for (const kind of ALL_SOURCES) {
+    log(`=== --source ${kind} ===`);
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...passed, '--source', kind, '--json'],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      p.stdout.on('data', (d) => { text += d; });
+      p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`the bench with --source ${kind} failed (exit ${code})`))));
+    });
+    results.push(JSON.parse(out.trim().split('\n').reverse().find((l) => l.startsWith('{'))!) as Result);
+  }
+  if (args.json) {
+    console.log(JSON.stringify({ sources: results }));
+    return;
+  }
+  const [a, b] = results as [Result, Result];
+  const cell = (r: Result, k: string) => (r[k] === undefined ? '-' : `${r[k]} (${r[`${k}_min`]}-${r[`${k}_max`]})`);
+  const m = a.machine;
+  console.log(`machine: ${m.cores} cores, ${m.memoryGb} GiB, ${m.cpu}, node ${m.node}; ` +
+    results.map((r) => `${r.source.server}: ${r.seconds} s, load average ${r.machine.loadAverage.start} at its start, ${r.machine.loadAverage.end} at its end`).join('; '));
+  console.log(`${'median (min-max)'.padEnd(28)} ${a.source.server.padStart(30)} ${b.source.server.padStart(30)} ${'ratio'.padStart(6)}`);
+  const keys = Object.keys(a).filter((k) => typeof a[k] === 'number' && !/_(min|max)$/.test(k) && k !== 'seconds');
+  for (const k of keys) {
+    const ratio = typeof b[k] === 'number' && b[k] !== 0 ? ((a[k] as number) / (b[k] as number)).toFixed(2) : '-';
+    console.log(`${k.padEnd(28)} ${cell(a, k).padStart(30)} ${cell(b, k).padStart(30)} ${ratio.padStart(6)}`);
+  }
+  console.log(`(ratio: ${a.source.server} / ${b.source.server})`);
+}
+
+/** The machine, with the load average at the start and end of each part. */
+function machineInfo() {
+  return {
+    cores: os.cpus().length,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    cpu: os.cpus()[0]?.model ?? '?',
+    node: process.version,
+    loadAverage: loads,
+  };
+}
+
+if (args.source === 'all') {
+  await benchAllSources();
+  process.exit(0);
+}
+
 const began = Date.now();
 loads.start = loadavg();
 await ensureServers();
-const admin = await adminConnection();
+const admin = await adminConnection(undefined, source!);
+server = await sourceServer(admin);
+serverPid = labPid(await run('bash', ['scripts/lab', 'status']).catch(() => ''), source!.kind);
+// MySQL names a session's transaction only in the OK packet (see `workload`).
+if (server.flavor === 'MySQL') await admin.query('SET SESSION session_track_gtids = OWN_GTID');
+log(`source: ${describeServer(server)} (${server.text}) on 127.0.0.1:${source!.port}`);
 let db = '';
 try {
   const needsRange = ['parse', 'incremental', 'snapshot'].some((p) => parts.has(p));
@@ -673,13 +821,8 @@ target('peak_rss_mb <= 300 (incremental)', m('peak_rss_mb_incremental') === unde
 target('peak_rss_mb <= 300 (outage)', m('peak_rss_mb_outage') === undefined ? undefined : m('peak_rss_mb_outage')! <= 300);
 
 const versions = brokerVersions(await run('bash', ['scripts/lab', 'status']).catch(() => ''));
-const machine = {
-  cores: os.cpus().length,
-  memoryGb: Math.round(os.totalmem() / 2 ** 30),
-  cpu: os.cpus()[0]?.model ?? '?',
-  node: process.version,
-  loadAverage: loads,
-};
+const machine = machineInfo();
+const sourceInfo = { kind: source!.kind, server: describeServer(server), version: server.text, port: source!.port };
 const settings = {
   broker: `Kafka ${versions[`kafka-${args.broker}`] ?? args.broker}`,
   outageBroker: `Kafka ${versions['kafka-1.0'] ?? '1.0'}`,
@@ -700,8 +843,9 @@ const seconds = Math.round((Date.now() - began) / 1000);
 if (args.json) {
   const flat: Record<string, unknown> = {};
   for (const [k, f] of Object.entries(figures)) Object.assign(flat, { [k]: f.median, [`${k}_min`]: f.min, [`${k}_max`]: f.max, [`${k}_runs`]: f.runs });
-  console.log(JSON.stringify({ ...flat, ratios, targets, machine, settings, seconds, notes }));
+  console.log(JSON.stringify({ source: sourceInfo, ...flat, ratios, targets, machine, settings, seconds, notes }));
 } else {
+  console.log(`source: ${sourceInfo.server} (VERSION() ${sourceInfo.version}) on 127.0.0.1:${sourceInfo.port}`);
   console.log(`machine: ${machine.cores} cores, ${machine.memoryGb} GiB, ${machine.cpu}, node ${machine.node}; load average ${loads.start} at the start, ${loads.end} at the end`);
   console.log(`settings: ${settings.broker}, acks ${settings.acks}, compression ${settings.compression}, ${settings.partitions} partition, ` +
     `${settings.batch}; ${fmt(rows)} rows, ${runs} runs; ${seconds} s`);
