@@ -240,7 +240,7 @@ export class SyncSession {
       if (e.kind === 'rows') { this.boundaryAt = null; this.onRows(e); }
       else if (e.kind === 'ddl') { this.boundaryAt = null; this.onDdl(e); }
       else {
-        this.batch.boundary = { position: e.position, gtid: e.transaction.gtid };
+        this.batch.boundary = { position: e.position, gtid: e.resumeGtid };
         this.boundaryAt = e.position;
         for (const apply of this.atNextBoundary.splice(0)) apply();
         this.streamSnapshots.atBoundary();

@@ -9,7 +9,7 @@
  * time of its GTID event, which both MariaDB and MySQL write at commit, so rows need not
  * wait for the commit event to know it.
  */
-import ZongJi from '@vlasky/zongji';
+import ZongJi, { GtidSet } from '@vlasky/zongji';
 import { SyncError } from '../errors.ts';
 import { type BinlogPosition, formatBinlogPosition } from '../model/binlog-position.ts';
 import type { SourceConnectionOptions } from './source-inspector.ts';
@@ -55,6 +55,12 @@ export interface BinlogCommitEvent {
   /** end of the commit event: the next transaction starts here */
   readonly position: BinlogPosition;
   readonly transaction: TransactionInfo;
+  /**
+   * What a checkpoint at this boundary stores as its GTID: on MySQL the executed GTID set up
+   * to and including this transaction (null when the reader started at a file and position
+   * it had no set for), on MariaDB the transaction's own GTID (its domain-server-sequence).
+   */
+  readonly resumeGtid: string | null;
 }
 
 export type BinlogEvent = BinlogRowsEvent | BinlogDdlEvent | BinlogCommitEvent;
@@ -64,8 +70,13 @@ export interface BinlogReaderOptions {
   readonly connection: SourceConnectionOptions;
   /** the replica server id the reader announces; unique among the source's replicas */
   readonly serverId: number;
-  /** where to start: a transaction boundary, or 'end' for the current end of the binlog */
-  readonly startAt: BinlogPosition | 'end';
+  /**
+   * where to start: a transaction boundary, or 'end' for the current end of the binlog. A
+   * MySQL GTID set in `gtid` (`uuid:1-27[,...]`, tagged `uuid:1-27:tag:1`) makes the reader
+   * resume by it (COM_BINLOG_DUMP_GTID): the server finds the file itself and skips what the
+   * set holds, so a purge of older files or a failover to a replica keeps the place.
+   */
+  readonly startAt: (BinlogPosition & { readonly gtid?: string | null }) | 'end';
   /** databases and tables whose rows are decoded (true: every table of the database) */
   readonly include: Record<string, string[] | true>;
   readonly onEvent: (event: BinlogEvent) => void;
@@ -116,6 +127,8 @@ export class BinlogReader {
   private paused = false;
   private lastData = Date.now();
   private watchdog: NodeJS.Timeout | null = null;
+  /** MySQL: the executed GTID set, when the start gave one; grows at each commit */
+  private executed: GtidSet | null = null;
   /** TableMap details zongji does not keep (primary key, geometry types), by table id */
   private readonly mapExtras = new Map<number, { primaryKey: number[] | null; geometryTypes: number[] | null }>();
   /** one TableMapInfo per zongji table map entry, so that consumers can cache by identity */
@@ -141,10 +154,12 @@ export class BinlogReader {
     } as ConstructorParameters<typeof ZongJi>[0]);
     this.zongji = zongji;
     const start = this.opts.startAt;
+    const gtidSet = start !== 'end' && isMysqlGtidSet(start.gtid) ? start.gtid : null;
     if (start !== 'end') {
       this.file = start.file;
-      this.boundary = start;
+      this.boundary = { file: start.file, position: start.position };
     }
+    if (gtidSet !== null) this.executed = GtidSet.parse(gtidSet);
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       zongji.on('ready', () => {
@@ -169,7 +184,7 @@ export class BinlogReader {
       });
       zongji.start({
         serverId: this.opts.serverId,
-        ...(start === 'end' ? { startAtEnd: true } : { filename: start.file, position: start.position }),
+        ...(start === 'end' ? { startAtEnd: true } : gtidSet !== null ? { gtidSet } : { filename: start.file, position: start.position }),
         includeEvents: ['rotate', 'mariadbgtid', 'gtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query'],
         includeSchema: this.opts.include,
       });
@@ -179,6 +194,9 @@ export class BinlogReader {
       const o = (zongji as unknown as { options: { filename: string; position: number } }).options;
       this.file = o.filename;
       this.boundary = { file: o.filename, position: o.position };
+      // On MySQL zongji seeded its set from @@gtid_executed (undefined on MariaDB).
+      const seeded = (zongji as unknown as { gtidSet?: string }).gtidSet;
+      if (isMysqlGtidSet(seeded)) this.executed = GtidSet.parse(seeded);
     }
   }
 
@@ -301,7 +319,7 @@ export class BinlogReader {
         const tx = this.currentTx(evt);
         const position = { file: this.file, position: evt.nextPosition };
         this.opts.onEvent({ kind: 'ddl', database: evt.schema ?? '', sql, threadId: Number(evt.slaveProxyId ?? 0), position, transaction: tx });
-        this.opts.onEvent({ kind: 'commit', position, transaction: tx });
+        this.opts.onEvent({ kind: 'commit', position, transaction: tx, resumeGtid: this.resumeGtid(tx) });
         this.boundary = position;
         this.tx = null;
         return;
@@ -331,9 +349,17 @@ export class BinlogReader {
   private commit(evt: ZongjiEvent): void {
     const tx = this.currentTx(evt);
     const position = { file: this.file, position: evt.nextPosition };
-    this.opts.onEvent({ kind: 'commit', position, transaction: tx });
+    this.opts.onEvent({ kind: 'commit', position, transaction: tx, resumeGtid: this.resumeGtid(tx) });
     this.boundary = position;
     this.tx = null;
+  }
+
+  /** Folds the committed transaction into the executed set (MySQL) and says what a checkpoint here stores. */
+  private resumeGtid(tx: TransactionInfo): string | null {
+    if (tx.gtid === null || !tx.gtid.includes(':')) return tx.gtid; // MariaDB's d-s-n, or none
+    if (!this.executed) return null;
+    this.executed.add(tx.gtid);
+    return this.executed.toString();
   }
 
   // A transaction whose GTID event came before the reader's start has none: use the event's own time.
@@ -415,4 +441,9 @@ export function classifyBinlogError(err: unknown, at: BinlogPosition | null): Sy
       { cause: err, retriable: false });
   }
   return new SyncError('SOURCE_UNREACHABLE', `binlog connection failed at ${where}: ${msg}`, { cause: err });
+}
+
+/** A MySQL GTID set (`uuid:1-5,uuid2:1-3`), as opposed to MariaDB's `0-1-42` positions. */
+export function isMysqlGtidSet(gtid: string | null | undefined): gtid is string {
+  return typeof gtid === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:/i.test(gtid);
 }
