@@ -6,7 +6,8 @@
  * reader was paused for backpressure. Wraps KafkaSink.prototype.send and
  * BinlogReader.prototype.pause/resume; changes nothing else.
  */
-import { KafkaSink, type SinkMessage } from '../src/sink/kafka-sink.ts';
+import { KafkaSink } from '../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../src/sink/sink.ts';
 import { BinlogReader } from '../src/source/binlog-reader.ts';
 
 const sends: { records: number; ms: number }[] = [];

@@ -14,7 +14,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { KafkaSink, type SinkMessage } from '../src/sink/kafka-sink.ts';
+import { KafkaSink } from '../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../src/sink/sink.ts';
 import { partitionFor } from '../src/sink/partitioner.ts';
 import { kafkaBrokers, uniqueName } from '../test/integration/lab.ts';
 

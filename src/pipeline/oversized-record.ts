@@ -1,6 +1,6 @@
 /**
  * A record larger than Kafka takes (kafka.oversizedRecord, docs/reliability.md case 4): it is
- * checked before it is queued, against `KafkaSink.recordLimit` (kafka.maxRecordBytes, or what
+ * checked before it is queued, against `Sink.recordLimit` (kafka.maxRecordBytes, or what
  * fits under the topic's max.message.bytes). `stop` (the default) throws RECORD_TOO_LARGE
  * naming the table, key, size and limit, so the sync stops before the row's transaction is
  * checkpointed; `skip` leaves the row out with a warning naming the same, and counts it.
@@ -9,18 +9,18 @@
 import type { SyncConfig } from '../config/index.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { KafkaSink } from '../sink/kafka-sink.ts';
+import type { Sink } from '../sink/sink.ts';
 
 export class OversizedRecords {
   /** rows left out (kafka.oversizedRecord: skip) */
   skipped = 0;
   private readonly config: () => SyncConfig;
-  private readonly sink: Pick<KafkaSink, 'recordLimit'>;
+  private readonly sink: Pick<Sink, 'recordLimit'>;
   private readonly log: Logger;
   private readonly scope: string;
 
   /** `config` is read at each record (it may be reloaded); `scope` names what the count covers in the log line ("in this session"). */
-  constructor(config: () => SyncConfig, sink: Pick<KafkaSink, 'recordLimit'>, log: Logger, scope: string) {
+  constructor(config: () => SyncConfig, sink: Pick<Sink, 'recordLimit'>, log: Logger, scope: string) {
     this.config = config;
     this.sink = sink;
     this.log = log;

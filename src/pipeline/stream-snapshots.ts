@@ -14,7 +14,7 @@ import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions } from '../model/binlog-position.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
-import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
+import type { Sink, SinkMessage } from '../sink/sink.ts';
 import { partitionFor } from '../sink/partitioner.ts';
 import { connectSource } from '../source/source-inspector.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
@@ -29,7 +29,7 @@ export interface StreamSnapshotHost {
   config(): SyncConfig;
   readonly logger: Logger;
   readonly checkpoint: CheckpointWriter;
-  readonly sink: KafkaSink;
+  readonly sink: Sink;
   readonly sourceVersion: string;
   /** the last transaction boundary handed on, or null while inside a transaction */
   boundary(): BinlogPosition | null;

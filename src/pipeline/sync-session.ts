@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
 import type { TableSchema } from '../model/table-schema.ts';
-import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
+import type { Sink, SinkMessage } from '../sink/sink.ts';
 import { partitionFor } from '../sink/partitioner.ts';
 import { BinlogReader, type BinlogDdlEvent, type BinlogEvent, type BinlogRowsEvent } from '../source/binlog-reader.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
@@ -43,7 +43,7 @@ export interface SyncSessionOptions {
   readonly logger: Logger;
   readonly source: Connection;
   readonly sourceVersion: string;
-  readonly sink: KafkaSink;
+  readonly sink: Sink;
   readonly checkpoint: CheckpointWriter;
   readonly start: CheckpointRunState;
   /**

@@ -1,48 +1,25 @@
 /**
- * The Kafka side of the pipeline: a kafkajs producer that takes `{topic, partition, key,
- * value, timestamp}` records (already encoded) and resolves once the brokers acknowledged
- * them. Knows nothing of MySQL or DTS.
+ * The Kafka side of the pipeline (`Sink`, sink.ts): a kafkajs producer that takes `{topic,
+ * partition, key, value, timestamp}` records (already encoded) and resolves once the brokers
+ * acknowledged them. Knows nothing of MySQL or DTS.
  *
- * ## Order, pipelining and retries
- *
- * Records of one partition land in the order given, across consecutive `send` calls too,
- * even when the caller does not await one send before issuing the next, and even when
- * kafkajs retries. How:
- *
- * - The sink sends ONE produce request at a time. A `send` is checked and planned (grouped,
- *   cut into batches) as soon as it is called, then queued; its requests go out only after
- *   every request of the sends before it was acknowledged. kafkajs on its own does not keep
- *   order between concurrent `sendBatch` calls: each call retries by itself (its own
- *   `retrier`), so if request A fails and B (issued after A) succeeds, A's retry lands after
- *   B; even without a failure, each call awaits its own metadata refresh (when the metadata
- *   is older than metadataMaxAge, or a topic is new) before it reaches the socket, so two
- *   calls can overtake each other. `maxInFlightRequests: 1` does not help (it only throttles
- *   the socket, and a failed A leaves the queue), and kafkajs' idempotent mode, which locks a
- *   broker per request, rolls its sequence numbers back on a failed request while a later
- *   request may already have taken the next ones (kafkajs issue #598). With one request at a
- *   time, a retry of A is always sent before anything after A. `maxInFlightRequests: 1` is
- *   set as well, so a connection never carries two produce requests. The price: one round
- *   trip per request (latency-bound on a distant broker; hence requests of up to a full
- *   max.message.bytes batch per partition); the caller's own work (reading the binlog,
- *   encoding) overlaps the round trip.
- * - kafkajs retries a failed request (connection lost, leader moved, timeout) `retry.retries`
- *   times with backoff (default 5, about 10 s). If it gives up, the send rejects, and so does
- *   every send queued after it, WITHOUT sending anything of them (a later record must not
- *   land when an earlier one did not); the sink then refuses sends until `connect()` is
- *   called again, which starts a new producer. The caller resends from its checkpoint.
- * - Retries may duplicate a request the broker wrote but whose answer was lost (at-least-once,
- *   as DTS; consumers filter repeats); duplicates stay in order (A, A, B). `idempotent: true`
- *   (with acks -1) lets the broker drop such duplicates; it is off by default because kafkajs
- *   marks it experimental and bounded retries void its guarantees anyway.
+ * Order: sends go out one produce request at a time, in call order, and a failed send stops
+ * every later one unsent until `connect()` (send-queue.ts says why kafkajs alone would
+ * reorder them). kafkajs retries a failed request (connection lost, leader moved, timeout)
+ * `retry.retries` times with backoff (default 5, about 10 s) before the send fails;
+ * `maxInFlightRequests: 1` is set as well, so a connection never carries two produce
+ * requests. `idempotent: true` (with acks -1) lets the broker drop the duplicates a retry may
+ * make; it is off by default because kafkajs marks it experimental and bounded retries void
+ * its guarantees anyway.
  *
  * Throughput: one `sendBatch` per request, the caller's message objects passed to kafkajs as
  * they are (no copy per record), and kafkajs' quadratic grouping by partition skipped
  * (kafkajs-grouping.ts). A partition's records are cut into record batches of at most the
- * topic's `max.message.bytes` (read with describeConfigs) and `maxBatchRecords` records,
- * because a partition's records of one request go in one batch and the broker refuses a
- * batch above that size: a send with up to about 1 MiB per partition (by default) is one
- * request. The record batches are not encoded by kafkajs (8-10 µs of CPU per 200-byte
- * record, which capped the sink near 85,000 records/s) but by record-batch.ts, which
+ * topic's `max.message.bytes` (read with describeConfigs) and `maxBatchRecords` records
+ * (produce-plan.ts), because a partition's records of one request go in one batch and the
+ * broker refuses a batch above that size: a send with up to about 1 MiB per partition (by
+ * default) is one request. The record batches are not encoded by kafkajs (8-10 µs of CPU per
+ * 200-byte record, which capped the sink near 85,000 records/s) but by record-batch.ts, which
  * kafkajs-fast-produce.ts puts into kafkajs' produce requests v3 and above (brokers >= 0.11;
  * older brokers keep kafkajs' own message sets): 1.1-1.4 µs of CPU per 200-byte record for
  * the whole sink, 370,000-480,000 records/s with acks all to a broker sharing a 2-core
@@ -51,54 +28,26 @@
  * soon as a send is queued, so that it overlaps the requests before it (compressAhead; not
  * with an idempotent producer, whose batches carry the request's sequence numbers).
  */
-import net from 'node:net';
-import tls from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { Admin, ISocketFactory, Kafka as KafkaClient, KafkaConfig, Message, Producer, ProducerConfig, SASLOptions } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, Message, Producer, ProducerConfig } from 'kafkajs';
 import { SyncError } from '../errors.ts';
 import { kafkaErrorToSyncError, type KafkaErrorContext, protocolErrorType } from './kafka-errors.ts';
+import { type BrokerSockets, createKafkaConnection, DEFAULT_REQUEST_TIMEOUT_MS, type KafkaRetry, type KafkaSasl, type KafkaTls } from './kafka-connection.ts';
 import { compressAhead, ensureFastProduce, markFastBatch } from './kafkajs-fast-produce.ts';
 import { withPartitionGrouping } from './kafkajs-grouping.ts';
-import { kafkajsLogCreator, type SinkLogger } from './kafkajs-log.ts';
-import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, planProduce, RECORD_OVERHEAD_BYTES, type PlanOptions, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
+import type { SinkLogger } from './kafkajs-log.ts';
+import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
+import { type RoundProducer, SendQueue } from './send-queue.ts';
+import type { EnsureTopicsOptions, RecordLimit, Sink, SinkMessage, SinkObserver } from './sink.ts';
 
-const { Kafka, logLevel, CompressionTypes, ConfigResourceTypes } = kafkajs;
+const { CompressionTypes, ConfigResourceTypes } = kafkajs;
 
+// Where these used to be declared: kept importable from here for the code that builds a KafkaSink.
 export type { SinkLogger } from './kafkajs-log.ts';
-
-/** One record for Kafka. `timestamp` is milliseconds since the epoch, as a decimal string. */
-export interface SinkMessage {
-  topic: string;
-  partition: number;
-  key: Buffer | null;
-  value: Buffer;
-  timestamp: string;
-}
-
-export interface KafkaSinkSasl {
-  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-  username: string;
-  password: string;
-}
-
-/** TLS to the brokers: present means on. PEM contents (not file names): the caller reads the files. */
-export interface KafkaSinkTls {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  rejectUnauthorized?: boolean;
-}
-
-export interface KafkaSinkRetry {
-  /** Retries of a failed request or connection attempt (kafkajs default 5). */
-  retries?: number;
-  /** First backoff in ms (kafkajs default 300), doubled each time up to maxRetryTime. */
-  initialRetryTime?: number;
-  /** Largest backoff in ms (kafkajs default 30,000). */
-  maxRetryTime?: number;
-  factor?: number;
-  multiplier?: number;
-}
+export type { EnsureTopicsOptions, SinkMessage, SinkObserver } from './sink.ts';
+export type KafkaSinkSasl = KafkaSasl;
+export type KafkaSinkTls = KafkaTls;
+export type KafkaSinkRetry = KafkaRetry;
 
 export interface KafkaSinkOptions {
   brokers: readonly string[];
@@ -107,6 +56,7 @@ export interface KafkaSinkOptions {
   acks: -1 | 0 | 1;
   compression: 'none' | 'gzip';
   sasl?: KafkaSinkSasl;
+  /** TLS to the brokers: present means on. PEM contents (not file names): the caller reads the files. */
   tls?: KafkaSinkTls;
   /** Largest key + value of a record; a send with a larger one is refused before anything is sent. */
   maxRecordBytes: number;
@@ -134,48 +84,22 @@ export interface KafkaSinkOptions {
   observer?: SinkObserver;
 }
 
-export interface SinkObserver {
-  /** A send was queued. Each is followed by exactly one `settled`. */
-  sending(messages: readonly SinkMessage[]): void;
-  /** The send was acknowledged (`error` null) or failed. */
-  settled(messages: readonly SinkMessage[], error: SyncError | null): void;
-  /** The producer connected (true), or was disconnected or failed a send, so that it needs connect() again (false). */
-  connection(up: boolean): void;
-}
-
-export interface EnsureTopicsOptions {
-  create: boolean;
-  partitions: number;
-  replicationFactor: number;
-}
-
 const noop = (): void => {};
 const silentLogger: SinkLogger = { debug: noop, info: noop, warn: noop, error: noop };
 
-/** The sink's state after a failed send: what failed, and the send (by number) that failed. */
-interface Failure {
-  seq: number;
-  error: SyncError;
-}
-
-export class KafkaSink {
+export class KafkaSink implements Sink {
   private readonly options: KafkaSinkOptions;
   private readonly kafka: KafkaClient;
+  private readonly sockets: BrokerSockets;
   private readonly logger: SinkLogger;
   private readonly brokerList: string;
   private readonly compression: number;
-  private readonly planOptions: PlanOptions;
   private readonly topicLimits = new Map<string, TopicLimits>();
+  private readonly queue: SendQueue;
   private producer: Producer | undefined;
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private connecting: Promise<void> | undefined;
-  /** Settles when every queued send has settled; never rejects. */
-  private tail: Promise<void> = Promise.resolve();
-  private nextSeq = 0;
-  private failure: Failure | undefined;
-  /** Open sockets by broker (`host:port`), to close those of a broker whose request timed out. */
-  private readonly sockets = new Map<string, Set<net.Socket>>();
 
   constructor(options: KafkaSinkOptions) {
     if (options.brokers.length === 0) throw new RangeError('KafkaSink needs at least one broker');
@@ -189,37 +113,32 @@ export class KafkaSink {
     this.logger = options.logger ?? silentLogger;
     this.brokerList = options.brokers.join(', ');
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-    this.planOptions = {
-      maxRecordBytes: options.maxRecordBytes,
-      maxBatchRecords: options.maxBatchRecords ?? 10_000,
-      maxRequestBytes: options.maxRequestBytes ?? 16 * 1024 * 1024,
-      limits: (topic) => this.topicLimits.get(topic),
-    };
-
-    const config: KafkaConfig = {
+    // gzip on libuv's thread pool as soon as a send is queued, while the sends before it are on the wire (see the file comment).
+    const gzipAhead = this.compression === CompressionTypes.GZIP && options.idempotent !== true;
+    this.queue = new SendQueue({
+      plan: {
+        maxRecordBytes: options.maxRecordBytes,
+        maxBatchRecords: options.maxBatchRecords ?? 10_000,
+        maxRequestBytes: options.maxRequestBytes ?? 16 * 1024 * 1024,
+        limits: (topic) => this.topicLimits.get(topic),
+      },
+      // Topics ensureTopics was not told about: learn their partitions and limits (never creating one).
+      learnTopics: async (topics) => void (await this.ensureTopics(topics, { create: false, partitions: 1, replicationFactor: 1 })),
+      ...(gzipAhead ? { queued: compressPlanAhead } : {}),
+      target: this.brokerList,
+      toSyncError: (e, doing) => this.toSyncError(e, { doing }),
+      ...(options.observer ? { observer: options.observer } : {}),
+    });
+    ({ kafka: this.kafka, sockets: this.sockets } = createKafkaConnection({
+      brokers: options.brokers,
       clientId: options.clientId,
-      brokers: [...options.brokers],
-      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      logLevel: logLevel.WARN,
-      logCreator: kafkajsLogCreator(this.logger, options.sasl?.password),
-      socketFactory: this.trackedSockets(),
-    };
-    if (options.retry !== undefined) config.retry = { ...options.retry };
-    if (options.sasl !== undefined) {
-      const { mechanism, username, password } = options.sasl;
-      config.sasl = { mechanism, username, password } as SASLOptions;
-    }
-    if (options.tls !== undefined) {
-      const { ca, cert, key, rejectUnauthorized } = options.tls;
-      config.ssl = {
-        ...(ca === undefined ? {} : { ca }),
-        ...(cert === undefined ? {} : { cert }),
-        ...(key === undefined ? {} : { key }),
-        rejectUnauthorized: rejectUnauthorized ?? true,
-      };
-    }
-    this.kafka = new Kafka(config);
+      logger: this.logger,
+      ...(options.sasl ? { sasl: options.sasl } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    }));
   }
 
   /**
@@ -230,7 +149,7 @@ export class KafkaSink {
    * kafkajs is not the one the produce encoder was checked against (kafkajs-fast-produce.ts).
    */
   async connect(): Promise<void> {
-    if (this.producer !== undefined && this.failure === undefined) return;
+    if (this.queue.accepting) return;
     this.connecting ??= this.startProducer().finally(() => {
       this.connecting = undefined;
     });
@@ -239,10 +158,11 @@ export class KafkaSink {
 
   private async startProducer(): Promise<void> {
     // Sends issued before a failure may still be under way: let them finish with the old producer.
-    await this.tail;
+    await this.queue.settled();
     if (this.producer !== undefined) {
       const old = this.producer;
       this.producer = undefined;
+      this.queue.stop();
       await old.disconnect().catch(noop);
     }
     // Before the first produce request: our record batch encoder in kafkajs, checked (kafkajs-fast-produce.ts).
@@ -254,7 +174,6 @@ export class KafkaSink {
       // Every message carries its partition (see partitioner.ts); this only reads it.
       createPartitioner: () => ({ message }) => message.partition as number,
     };
-    if (this.options.retry !== undefined) config.retry = { ...this.options.retry };
     const producer = this.kafka.producer(config);
     producer.on(producer.events.REQUEST_TIMEOUT, (e) => this.onRequestTimeout(e.payload.broker, e.payload.apiName));
     try {
@@ -264,12 +183,11 @@ export class KafkaSink {
       throw this.toSyncError(e, { doing: 'connecting' });
     }
     this.producer = producer;
-    this.failure = undefined;
-    this.tail = Promise.resolve();
+    this.queue.start(this.roundProducer(producer));
     this.options.observer?.connection(true);
   }
 
-  /**
+/**
    * Makes sure the topics exist and returns their partition counts. A missing topic is
    * created with `partitions` and `replicationFactor` when `create` is set (waiting until
    * the metadata shows it with a leader for every partition); otherwise it is
@@ -329,7 +247,7 @@ export class KafkaSink {
   /**
    * Sends the records and resolves once the brokers acknowledged all of them (per acks).
    * May be called again before an earlier send settled: sends go out in call order, one
-   * produce request at a time (see the file comment). Rejects with RECORD_TOO_LARGE, before
+   * produce request at a time (send-queue.ts). Rejects with RECORD_TOO_LARGE, before
    * sending anything of this call, when a record's key + value is above maxRecordBytes (and
    * when the broker refuses one as too large); with KAFKA_TOPIC_MISSING for a topic or
    * partition Kafka does not have; with retriable KAFKA_UNREACHABLE when the connection was
@@ -338,31 +256,7 @@ export class KafkaSink {
    * their buffers until the send settled.
    */
   send(messages: readonly SinkMessage[]): Promise<void> {
-    const seq = this.nextSeq++;
-    if (this.failure !== undefined) return Promise.reject(this.notSent(this.failure));
-    if (this.producer === undefined) {
-      return Promise.reject(new SyncError('KAFKA_UNREACHABLE', `the Kafka sink is not connected to ${this.brokerList}; call connect() first`));
-    }
-    let plan: ProducePlan;
-    try {
-      plan = planProduce(messages, this.planOptions);
-    } catch (e) {
-      const error = e instanceof SyncError ? e : this.toSyncError(e, { doing: 'preparing records' });
-      this.fail(seq, error);
-      return Promise.reject(error);
-    }
-    // gzip on libuv's thread pool now, while the sends before this one are on the wire (see the file comment).
-    if (this.compression === CompressionTypes.GZIP && this.options.idempotent !== true) {
-      for (const round of plan.rounds) for (const t of round.topicMessages) for (const p of t.partitions) compressAhead(p.messages);
-    }
-    const run = this.tail.then(() => this.execute(seq, messages, plan));
-    this.tail = run.then(noop, noop);
-    const observer = this.options.observer;
-    if (observer !== undefined) {
-      observer.sending(messages);
-      run.then(() => observer.settled(messages, null), (e: SyncError) => observer.settled(messages, e));
-    }
-    return run;
+    return this.queue.send(messages);
   }
 
   /**
@@ -371,31 +265,12 @@ export class KafkaSink {
    * (known after ensureTopics; the broker default until then). With compression the broker
    * checks the compressed batch, so only maxRecordBytes is certain: `compressed` is true then.
    */
-  recordLimit(topic: string): { bytes: number; maxRecordBytes: number; maxMessageBytes: number; compressed: boolean } {
+  recordLimit(topic: string): RecordLimit {
     const maxMessageBytes = this.topicLimits.get(topic)?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const compressed = this.compression !== CompressionTypes.None;
     const fits = maxMessageBytes - BATCH_OVERHEAD_BYTES - RECORD_OVERHEAD_BYTES;
     const bytes = compressed ? this.options.maxRecordBytes : Math.max(1, Math.min(this.options.maxRecordBytes, fits));
     return { bytes, maxRecordBytes: this.options.maxRecordBytes, maxMessageBytes, compressed };
-  }
-
-  /** kafkajs' own socket factory (net or tls, keep-alive 60 s), keeping each socket by broker. */
-  private trackedSockets(): ISocketFactory {
-    return ({ host, port, ssl, onConnect }) => {
-      const socket = ssl
-        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...(ssl as tls.ConnectionOptions) }, onConnect)
-        : net.connect({ host, port }, onConnect);
-      socket.setKeepAlive(true, 60_000);
-      const broker = `${host}:${port}`;
-      let set = this.sockets.get(broker);
-      if (set === undefined) this.sockets.set(broker, (set = new Set()));
-      set.add(socket);
-      socket.once('close', () => {
-        set.delete(socket);
-        if (set.size === 0 && this.sockets.get(broker) === set) this.sockets.delete(broker);
-      });
-      return socket;
-    };
   }
 
   /**
@@ -405,13 +280,13 @@ export class KafkaSink {
    * kafkajs fails what was pending on them and reconnects for the retry.
    */
   private onRequestTimeout(broker: string, apiName: string): void {
-    const set = this.sockets.get(broker);
-    if (set === undefined || set.size === 0) return;
+    const reason = `no answer from ${broker} within the request timeout; connection closed`;
+    const closed = this.sockets.destroy(broker, reason);
+    if (closed === 0) return;
     this.logger.warn(
-      { broker, apiName, requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000 },
-      `Kafka broker ${broker} did not answer a ${apiName} request in time: closing its ${set.size} connection(s) and connecting again`,
+      { broker, apiName, requestTimeoutMs: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS },
+      `Kafka broker ${broker} did not answer a ${apiName} request in time: closing its ${closed} connection(s) and connecting again`,
     );
-    for (const socket of [...set]) socket.destroy(new Error(`no answer from ${broker} within the request timeout; connection closed`));
   }
 
   /** Closes the producer and the admin client. Does not wait for sends in flight (await them first); they fail. */
@@ -421,6 +296,7 @@ export class KafkaSink {
     const admin = this.admin;
     const adminConnecting = this.adminConnecting;
     this.producer = undefined;
+    this.queue.stop();
     this.admin = undefined;
     this.adminConnecting = undefined;
     this.options.observer?.connection(false);
@@ -431,58 +307,29 @@ export class KafkaSink {
     ]);
   }
 
-  private async execute(seq: number, messages: readonly SinkMessage[], initialPlan: ProducePlan): Promise<void> {
-    if (this.failure !== undefined && this.failure.seq < seq) throw this.notSent(this.failure);
-    const producer = this.producer;
-    if (producer === undefined) {
-      throw this.fail(seq, new SyncError('KAFKA_UNREACHABLE', `the Kafka sink was disconnected from ${this.brokerList} before this send; connect() and send again`));
-    }
-    let plan = initialPlan;
-    try {
-      if (plan.unknownTopics.length > 0) {
-        // Topics ensureTopics was not told about: learn their partitions and limits, then check again.
-        await this.ensureTopics(plan.unknownTopics, { create: false, partitions: 1, replicationFactor: 1 });
-        plan = planProduce(messages, this.planOptions);
-      }
-    } catch (e) {
-      throw this.fail(seq, e instanceof SyncError ? e : this.toSyncError(e, { doing: 'preparing records' }));
-    }
+  /** One produce request per round through kafkajs, its batches encoded by record-batch.ts (the file comment). */
+  private roundProducer(producer: Producer): RoundProducer {
     const { acks } = this.options;
     const timeout = this.options.ackTimeoutMs ?? 30_000;
-    for (const round of plan.rounds) {
-      try {
-        const topicMessages = round.topicMessages.map((t) => {
-          for (const p of t.partitions) markFastBatch(p.messages);
-          return { topic: t.topic, messages: withPartitionGrouping(t.messages, t.partitions) as Message[] };
-        });
-        await producer.sendBatch({ acks, timeout, compression: this.compression, topicMessages });
-      } catch (e) {
-        const topics = round.topicMessages.map((t) => t.topic);
-        throw this.fail(
-          seq,
-          this.toSyncError(e, {
+    const compression = this.compression;
+    return {
+      sendRound: async (round) => {
+        try {
+          const topicMessages = round.topicMessages.map((t) => {
+            for (const p of t.partitions) markFastBatch(p.messages);
+            return { topic: t.topic, messages: withPartitionGrouping(t.messages, t.partitions) as Message[] };
+          });
+          await producer.sendBatch({ acks, timeout, compression, topicMessages });
+        } catch (e) {
+          const topics = round.topicMessages.map((t) => t.topic);
+          throw this.toSyncError(e, {
             doing: `sending ${round.records} records to ${topics.join(', ')}`,
             topics,
             tooLarge: () => this.describeTooLarge(round),
-          }),
-        );
-      }
-    }
-  }
-
-  /** Records the first failure (by send order) and returns the error. */
-  private fail(seq: number, error: SyncError): SyncError {
-    if (this.failure === undefined || seq < this.failure.seq) this.failure = { seq, error };
-    this.options.observer?.connection(false);
-    return error;
-  }
-
-  private notSent(failure: Failure): SyncError {
-    return new SyncError(
-      failure.error.code,
-      `not sent, because an earlier send failed (records must land in order): ${failure.error.message}; connect() again and resend from the last checkpoint`,
-      { cause: failure.error, retriable: failure.error.retriable },
-    );
+          });
+        }
+      },
+    };
   }
 
   private toSyncError(e: unknown, ctx: Omit<KafkaErrorContext, 'brokers' | 'sasl'>): SyncError {
@@ -513,7 +360,8 @@ export class KafkaSink {
   private getAdmin(): Promise<Admin> {
     if (this.admin !== undefined) return Promise.resolve(this.admin);
     if (this.adminConnecting === undefined) {
-      const admin = this.kafka.admin(this.options.retry === undefined ? {} : { retry: { ...this.options.retry } });
+      // The client's retry settings (kafka-connection.ts) apply to the admin client too.
+      const admin = this.kafka.admin();
       admin.on(admin.events.REQUEST_TIMEOUT, (e) => this.onRequestTimeout(e.payload.broker, e.payload.apiName));
       this.adminConnecting = admin.connect().then(
         () => {
@@ -607,4 +455,8 @@ export class KafkaSink {
     }
     return out;
   }
+}
+
+function compressPlanAhead(plan: ProducePlan): void {
+  for (const round of plan.rounds) for (const t of round.topicMessages) for (const p of t.partitions) compressAhead(p.messages);
 }

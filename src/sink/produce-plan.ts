@@ -11,7 +11,7 @@
  * after round k was acknowledged, so a partition's records land in the order given.
  */
 import { SyncError } from '../errors.ts';
-import type { SinkMessage } from './kafka-sink.ts';
+import type { SinkMessage } from './sink.ts';
 
 /** What the plan needs to know of a topic. */
 export interface TopicLimits {

@@ -10,7 +10,7 @@
  * id into that room as it sends the chunk (chunkMessages), and the value is the view from
  * there: the same bytes encodeEvent would have written with that id.
  */
-import type { SinkMessage } from '../sink/kafka-sink.ts';
+import type { SinkMessage } from '../sink/sink.ts';
 
 /** The version byte and the longest varint of a long. */
 export const ID_ROOM = 11;

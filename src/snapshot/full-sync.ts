@@ -29,7 +29,7 @@ import type { Logger } from '../logger.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
 import type { DdlEvent, SourceInfo } from '../model/change-event.ts';
 import { OversizedRecords } from '../pipeline/oversized-record.ts';
-import type { KafkaSink, SinkMessage } from '../sink/kafka-sink.ts';
+import type { Sink, SinkMessage } from '../sink/sink.ts';
 import { partitionFor } from '../sink/partitioner.ts';
 import type { SourceConnectionOptions } from '../source/source-inspector.ts';
 import { ChunkPool, type ChunkResult } from './chunk-pool.ts';
@@ -54,7 +54,7 @@ export interface FullSyncOptions {
   readonly sourceConnection: SourceConnectionOptions;
   readonly sourceVersion: string;
   readonly serverId: number;
-  readonly sink: KafkaSink;
+  readonly sink: Sink;
   readonly partitions: ReadonlyMap<string, number>;
   readonly checkpoint: CheckpointWriter;
   /** the selected tables, in the order to copy them */

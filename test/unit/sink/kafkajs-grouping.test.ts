@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import type { SinkMessage } from '../../../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../../../src/sink/sink.ts';
 import { kafkajsGroupingShortcut, withPartitionGrouping } from '../../../src/sink/kafkajs-grouping.ts';
 import { planProduce } from '../../../src/sink/produce-plan.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isSyncError } from '../../../src/errors.ts';
-import type { SinkMessage } from '../../../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../../../src/sink/sink.ts';
 import {
   BATCH_OVERHEAD_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -158,4 +158,52 @@ test('an empty send plans nothing', () => {
   assert.deepEqual(plan.rounds, []);
   assert.equal(plan.records, 0);
   assert.equal(plan.largest, null);
+});
+
+/** Each round as `topic/partition:records` per batch. */
+function shape(plan: ReturnType<typeof planProduce>): string[][] {
+  return plan.rounds.map((r) => r.topicMessages.flatMap((t) => t.partitions.map((p) => `${t.topic}/${p.partition}:${p.messages.length}`)));
+}
+
+test('maxBatchRecords cuts a batch at exactly that many records', () => {
+  const messages = Array.from({ length: 10 }, (_, i) => msg('t', 0, i));
+  const plan = planProduce(messages, options({ t: { partitions: 1, maxMessageBytes: 1 << 20 } }, { maxBatchRecords: 4 }));
+  assert.deepEqual(shape(plan), [['t/0:4'], ['t/0:4'], ['t/0:2']]);
+});
+
+test("a batch takes records while its estimate (header + each record's bytes and overhead) fits max.message.bytes, not one more", () => {
+  // Each record: 68 bytes of value, no key, so 100 bytes with its overhead.
+  const messages = Array.from({ length: 7 }, (_, i) => msg('t', 0, i, 68, null));
+  const exact = planProduce(messages, options({ t: { partitions: 1, maxMessageBytes: BATCH_OVERHEAD_BYTES + 3 * (68 + RECORD_OVERHEAD_BYTES) } }));
+  assert.deepEqual(shape(exact), [['t/0:3'], ['t/0:3'], ['t/0:1']]);
+  const oneLess = planProduce(messages, options({ t: { partitions: 1, maxMessageBytes: BATCH_OVERHEAD_BYTES + 3 * (68 + RECORD_OVERHEAD_BYTES) - 1 } }));
+  assert.deepEqual(shape(oneLess), [['t/0:2'], ['t/0:2'], ['t/0:2'], ['t/0:1']]);
+});
+
+test("batch k of every partition goes in a request before batch k+1 of any, so one request never holds two batches of a partition", () => {
+  const messages = [
+    ...Array.from({ length: 7 }, (_, i) => msg('t', 0, i)),
+    ...Array.from({ length: 2 }, (_, i) => msg('t', 1, 10 + i)),
+    ...Array.from({ length: 4 }, (_, i) => msg('b', 0, 20 + i)),
+  ];
+  const limits = { t: { partitions: 2, maxMessageBytes: 1 << 20 }, b: { partitions: 1, maxMessageBytes: 1 << 20 } };
+  const plan = planProduce(messages, options(limits, { maxBatchRecords: 3 }));
+  assert.deepEqual(shape(plan), [['t/0:3', 't/1:2', 'b/0:3'], ['t/0:3', 'b/0:1'], ['t/0:1']]);
+  assert.deepEqual(sentOrder(plan), byPartition(messages));
+});
+
+test('maxRequestBytes: a request takes batches while their bytes fit, exactly at the limit too; totals add up', () => {
+  // 4 partitions, one batch of 3 records of 100 bytes (key 2 + value 98) each: 300 bytes a batch.
+  const messages = Array.from({ length: 12 }, (_, i) => msg('t', i % 4, i, 98, Buffer.from('kk')));
+  const limits = { t: { partitions: 4, maxMessageBytes: 1 << 20 } };
+  const at = planProduce(messages, options(limits, { maxRequestBytes: 600 }));
+  assert.deepEqual(shape(at), [['t/0:3', 't/1:3'], ['t/2:3', 't/3:3']]);
+  assert.deepEqual(at.rounds.map((r) => [r.records, r.bytes]), [[6, 600], [6, 600]]);
+  assert.equal(at.bytes, 1_200);
+  assert.equal(at.records, 12);
+  const below = planProduce(messages, options(limits, { maxRequestBytes: 599 }));
+  assert.deepEqual(shape(below), [['t/0:3'], ['t/1:3'], ['t/2:3'], ['t/3:3']]);
+  // A batch above maxRequestBytes still goes, alone.
+  const tiny = planProduce(messages, options(limits, { maxRequestBytes: 10 }));
+  assert.equal(tiny.rounds.length, 4);
 });
