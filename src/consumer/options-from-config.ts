@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import { SyncError } from '../errors.ts';
+import { readTlsFiles } from '../config/tls-files.ts';
 import type { ConsumeConfig } from './consume-config.ts';
 import type { DtsConsumerOptions } from './consumer.ts';
-import type { ConsumerLogger, ConsumerTls } from './kafka-client.ts';
+import type { ConsumerLogger } from './kafka-client.ts';
 
 /** The library's options for a validated config: TLS files read, the rest as is. */
 export function consumerOptionsFromConfig(c: ConsumeConfig, logger?: ConsumerLogger): DtsConsumerOptions {
@@ -12,7 +11,7 @@ export function consumerOptionsFromConfig(c: ConsumeConfig, logger?: ConsumerLog
     group: c.group,
     clientId: c.clientId,
     ...(c.sasl ? { sasl: c.sasl } : {}),
-    ...(c.tls.enabled ? { tls: readTls(c.tls) } : {}),
+    ...(c.tls.enabled ? { tls: readTlsFiles(c.tls, 'tls') } : {}),
     mode: c.mode,
     ...(c.partitions ? { partitions: c.partitions } : {}),
     checkpoint: c.checkpoint ?? null,
@@ -22,25 +21,5 @@ export function consumerOptionsFromConfig(c: ConsumeConfig, logger?: ConsumerLog
     sessionTimeoutMs: c.sessionTimeoutMs,
     exitAtEnd: c.exitAtEnd,
     ...(logger ? { logger } : {}),
-  };
-}
-
-function readTls(tls: ConsumeConfig['tls']): ConsumerTls {
-  const read = (option: string, file: string | undefined): Buffer | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return fs.readFileSync(file);
-    } catch (e) {
-      throw new SyncError('CONFIG_INVALID', `tls.${option} ${file} cannot be read (${(e as Error).message}); give the path of a PEM file`, { cause: e });
-    }
-  };
-  const ca = read('ca', tls.ca);
-  const cert = read('cert', tls.cert);
-  const key = read('key', tls.key);
-  return {
-    ...(ca ? { ca } : {}),
-    ...(cert ? { cert } : {}),
-    ...(key ? { key } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized,
   };
 }

@@ -4,12 +4,12 @@
  * jitter) and giving up on a fatal one. Only acknowledged transactions are ever
  * checkpointed, so a restart repeats at most the unacknowledged tail (at-least-once).
  */
-import fs from 'node:fs';
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { emptyCheckpoint, lockCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/index.ts';
+import { readTlsFiles } from '../config/tls-files.ts';
 import { restartNeeded, sameConfig, watchConfigFile } from './config-reload.ts';
 import { kafkaAcks, redactConfig, topicFor, type SyncConfig } from '../config/index.ts';
 import { SyncError } from '../errors.ts';
@@ -24,7 +24,8 @@ import { planSnapshot, runFullSync } from '../snapshot/full-sync.ts';
 import { recordCheckpoint, recordError, recordReconnect, setSourceConnected, sinkObserver } from '../ops/metrics.ts';
 import { watchBinlogLag } from './binlog-lag.ts';
 import { selectedTables } from './selected-tables.ts';
-import { sourceConnection, SyncSession } from './sync-session.ts';
+import { sourceConnection } from '../config/source-connection.ts';
+import { SyncSession } from './sync-session.ts';
 
 export interface RunSyncOptions {
   readonly config: SyncConfig;
@@ -143,7 +144,7 @@ async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, che
     logger: log.child({ component: 'kafka' }),
     observer: sinkObserver,
     ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
-    ...(config.kafka.tls.enabled ? { tls: readTls(config.kafka.tls) } : {}),
+    ...(config.kafka.tls.enabled ? { tls: readTlsFiles(config.kafka.tls, 'kafka.tls') } : {}),
   });
   try {
     const version = await serverVersion(source);
@@ -241,15 +242,6 @@ function streamedSnapshots(snapshot: SnapshotState | null, tables: readonly (rea
     else if (t.streamed && !t.done) out.push({ database, table, state: t });
   }
   return out;
-}
-
-function readTls(tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean }) {
-  return {
-    ...(tls.ca ? { ca: fs.readFileSync(tls.ca) } : {}),
-    ...(tls.cert ? { cert: fs.readFileSync(tls.cert) } : {}),
-    ...(tls.key ? { key: fs.readFileSync(tls.key) } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized,
-  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -23,7 +23,7 @@ import { SnapshotProgress } from '../snapshot/progress.ts';
 import { estimateRows, prepareSnapshotConnection, readChunkTable, showCreateTable, type ChunkEnd } from '../snapshot/snapshot-source.ts';
 import { ChunkReconciler, runStreamSnapshot } from '../snapshot/stream-snapshot.ts';
 import { messageKey } from './message-key.ts';
-import { sourceConnection } from './sync-session.ts';
+import { sourceConnection } from '../config/source-connection.ts';
 
 export interface StreamSnapshotHost {
   config(): SyncConfig;

@@ -31,7 +31,7 @@ import { selectedTables } from './selected-tables.ts';
 import { InFlight } from './in-flight.ts';
 import { messageKey } from './message-key.ts';
 import { OversizedRecords } from './oversized-record.ts';
-import { readTlsFiles } from '../config/tls-files.ts';
+import { sourceConnection } from '../config/source-connection.ts';
 import { observeQueue, recordBinlogEvent, recordRowsRead } from '../ops/metrics.ts';
 
 const MAX_IN_FLIGHT = 4;
@@ -417,18 +417,4 @@ function asSyncError(err: unknown): SyncError {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export function sourceConnection(config: SyncConfig) {
-  return {
-    host: config.source.host,
-    port: config.source.port,
-    user: config.source.user,
-    password: config.source.password,
-    connectTimeoutMs: config.source.connectTimeoutMs,
-    // mysql2 checks the host name against the certificate only when asked (verifyIdentity).
-    ...(config.source.tls.enabled
-      ? { ssl: { ...readTlsFiles(config.source.tls, 'source.tls'), verifyIdentity: config.source.tls.rejectUnauthorized } }
-      : {}),
-  };
 }

@@ -3,7 +3,7 @@
  * user: who and what the server is, its binlog settings, the user's grants, and the
  * selected tables' existence, keys and column types. Reads only.
  */
-import fs from 'node:fs';
+import { sourceSsl, type SourceSsl } from '../config/tls-files.ts';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { formatObjectPattern, type SyncConfig } from '../config/index.ts';
 import { isSyncError } from '../errors.ts';
@@ -44,19 +44,6 @@ export function redactSecret(text: string, secret: string): string {
   return secret.length >= 4 ? text.split(secret).join('***') : text;
 }
 
-function sourceTls(config: SyncConfig): Record<string, unknown> | undefined {
-  const t = config.source.tls;
-  if (!t.enabled) return undefined;
-  return {
-    ...(t.ca ? { ca: fs.readFileSync(t.ca) } : {}),
-    ...(t.cert ? { cert: fs.readFileSync(t.cert) } : {}),
-    ...(t.key ? { key: fs.readFileSync(t.key) } : {}),
-    rejectUnauthorized: t.rejectUnauthorized,
-    // As the synchronizer connects (sync-session.ts): mysql2 checks the host name only when asked.
-    verifyIdentity: t.rejectUnauthorized,
-  };
-}
-
 function skipRest(from: number, because: string): PrecheckCheck[] {
   return SOURCE_CHECKS.slice(from).map((n) => skip(n, because));
 }
@@ -64,13 +51,14 @@ function skipRest(from: number, because: string): PrecheckCheck[] {
 export async function checkSource(config: SyncConfig, log: PrecheckLogger): Promise<SourceFindings> {
   const { host, port, user, password } = config.source;
   const where = `${host}:${port}`;
-  let ssl: Record<string, unknown> | undefined;
+  let ssl: SourceSsl | undefined;
   try {
-    ssl = sourceTls(config);
+    // As the synchronizer connects, host-name check included.
+    ssl = sourceSsl(config.source.tls);
   } catch (e) {
     return {
       checks: [
-        fail('source_connection', `cannot read a source.tls file: ${(e as Error).message}`, 'fix the path of source.tls.ca / cert / key (relative paths start at the config file)'),
+        fail('source_connection', (e as Error).message, 'fix the path of source.tls.ca / cert / key (relative paths start at the config file)'),
         ...skipRest(1, 'no connection to the source'),
       ],
       tables: null,

@@ -25,6 +25,8 @@ import path from 'node:path';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { readCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import type { SyncConfig } from '../config/index.ts';
+import { sourceConnection } from '../config/source-connection.ts';
+import { readTlsFiles } from '../config/tls-files.ts';
 import { DtsConsumer } from '../consumer/consumer.ts';
 import { consumerError } from '../consumer/consumer-errors.ts';
 import { type ConsumerLogger, type ConsumerTls, createKafkaClient } from '../consumer/kafka-client.ts';
@@ -65,14 +67,8 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyReport> {
   const log = o.logger ?? silent;
   const maxBucketBytes = o.maxBucketBytes ?? 64 * 1024 * 1024;
   const work = fs.mkdtempSync(path.join(o.workDir ?? os.tmpdir(), 'dts-verify-'));
-  const conn = await connectSource({
-    host: config.source.host,
-    port: config.source.port,
-    user: config.source.user,
-    password: config.source.password,
-    connectTimeoutMs: config.source.connectTimeoutMs,
-    ...(config.source.tls.enabled ? { ssl: readSsl(config.source.tls) } : {}),
-  });
+  // As the synchronizer connects: verify's own copy of these options once left out the host-name check.
+  const conn = await connectSource(sourceConnection(config));
   try {
     const tables = await verifiedTables(conn, config, o.only ?? []);
     if (tables.length === 0) {
@@ -196,7 +192,7 @@ function kafkaOptions(config: SyncConfig): KafkaSide {
   return {
     brokers: k.brokers,
     ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password } } : {}),
-    ...(k.tls.enabled ? { tls: readSsl(k.tls) } : {}),
+    ...(k.tls.enabled ? { tls: readTlsFiles(k.tls, 'kafka.tls') } : {}),
   };
 }
 
@@ -235,13 +231,4 @@ async function estimateRows(conn: Connection, tables: readonly VerifiedTable[]):
     total += Number(rows[0]?.n ?? 0);
   }
   return total;
-}
-
-function readSsl(tls: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly rejectUnauthorized: boolean }) {
-  return {
-    ...(tls.ca ? { ca: fs.readFileSync(tls.ca) } : {}),
-    ...(tls.cert ? { cert: fs.readFileSync(tls.cert) } : {}),
-    ...(tls.key ? { key: fs.readFileSync(tls.key) } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized,
-  };
 }
