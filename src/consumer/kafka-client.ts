@@ -1,28 +1,18 @@
 /**
- * A kafkajs client for reading: brokers, SASL (PLAIN, SCRAM) and TLS as the sink sets them
- * up, with kafkajs' own warnings routed to the caller's logger without the password.
+ * A kafkajs client for reading: brokers, SASL (PLAIN, SCRAM) and TLS configured as the sink's
+ * (src/sink/kafka-connection.ts, the one place a kafkajs client is configured), with kafkajs'
+ * own warnings routed to the caller's logger without the password.
  */
-import kafkajs from 'kafkajs';
-import type { Kafka as KafkaClient, KafkaConfig, SASLOptions } from 'kafkajs';
-import { kafkajsLogCreator, type SinkLogger } from '../sink/kafkajs-log.ts';
-
-const { Kafka, logLevel } = kafkajs;
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { createKafkaConnection, type KafkaSasl, type KafkaTls } from '../sink/kafka-connection.ts';
+import type { SinkLogger } from '../sink/kafkajs-log.ts';
 
 export type ConsumerLogger = SinkLogger;
 
-export interface ConsumerSasl {
-  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-  readonly username: string;
-  readonly password: string;
-}
+export type ConsumerSasl = KafkaSasl;
 
 /** TLS to the brokers: present means on. PEM contents (not file names). */
-export interface ConsumerTls {
-  readonly ca?: string | Buffer;
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  readonly rejectUnauthorized?: boolean;
-}
+export type ConsumerTls = KafkaTls;
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
@@ -37,27 +27,13 @@ export interface KafkaClientOptions {
 }
 
 export function createKafkaClient(o: KafkaClientOptions): KafkaClient {
-  const config: KafkaConfig = {
+  return createKafkaConnection({
+    brokers: o.brokers,
     clientId: o.clientId,
-    brokers: [...o.brokers],
-    connectionTimeout: o.connectionTimeoutMs ?? 3_000,
-    requestTimeout: 30_000,
-    logLevel: logLevel.WARN,
-    logCreator: kafkajsLogCreator(o.logger, o.sasl?.password),
+    logger: o.logger,
     retry: { retries: o.retries ?? 5 },
-  };
-  if (o.sasl !== undefined) {
-    const { mechanism, username, password } = o.sasl;
-    config.sasl = { mechanism, username, password } as SASLOptions;
-  }
-  if (o.tls !== undefined) {
-    const { ca, cert, key, rejectUnauthorized } = o.tls;
-    config.ssl = {
-      ...(ca === undefined ? {} : { ca }),
-      ...(cert === undefined ? {} : { cert }),
-      ...(key === undefined ? {} : { key }),
-      rejectUnauthorized: rejectUnauthorized ?? true,
-    };
-  }
-  return new Kafka(config);
+    ...(o.sasl ? { sasl: o.sasl } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: o.connectionTimeoutMs } : {}),
+  }).kafka;
 }

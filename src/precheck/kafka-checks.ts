@@ -4,20 +4,17 @@
  * the target topics exist. Reads only: topics are listed, never created, and metadata is
  * asked only for topics that exist (an old broker would auto-create a topic it is asked about).
  */
-import fs from 'node:fs';
-import kafkajs from 'kafkajs';
-import type { Admin, KafkaConfig, SASLOptions } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { checkObjectPattern, topicFor, type SyncConfig } from '../config/index.ts';
+import { type TlsContents, tlsContents } from '../config/tls-files.ts';
 import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import { errorChain, redact } from '../sink/kafka-errors.ts';
-import { kafkajsLogCreator } from '../sink/kafkajs-log.ts';
+import { createKafkaConnection } from '../sink/kafka-connection.ts';
 import { probeApiVersions, type ProbeResult } from './kafka-api-versions.ts';
 import { inferKafkaVersion, OLDEST_SUPPORTED } from './kafka-version.ts';
 import type { PrecheckLogger } from './logger.ts';
 import { fail, listSome, pass, plural, type PrecheckCheck, skip } from './report.ts';
 import type { SelectedTable } from './source-checks.ts';
-
-const { Kafka, logLevel } = kafkajs;
 
 export const KAFKA_CHECKS = ['kafka_connection', 'kafka_version', 'topics'] as const;
 
@@ -40,17 +37,6 @@ export interface KafkaSession {
   close(): Promise<void>;
 }
 
-function readTls(config: SyncConfig) {
-  const t = config.kafka.tls;
-  if (!t.enabled) return undefined;
-  return {
-    ...(t.ca ? { ca: fs.readFileSync(t.ca) } : {}),
-    ...(t.cert ? { cert: fs.readFileSync(t.cert) } : {}),
-    ...(t.key ? { key: fs.readFileSync(t.key) } : {}),
-    rejectUnauthorized: t.rejectUnauthorized,
-  };
-}
-
 /** kafkajs' own complaints (connection refused, retries) belong to the report, not the log. */
 function quiet(log: PrecheckLogger): PrecheckLogger {
   const debug = (obj: object, msg?: string) => log.debug(obj, msg);
@@ -65,24 +51,24 @@ export async function connectKafka(config: SyncConfig, log: PrecheckLogger): Pro
   const k = config.kafka;
   const bootstrap = k.brokers.join(', ');
   const secret = k.sasl?.password;
-  let tls: ReturnType<typeof readTls>;
+  let tls: TlsContents | undefined;
   try {
-    tls = readTls(config);
+    tls = tlsContents(k.tls, 'kafka.tls');
   } catch (e) {
-    return unreachable([fail('kafka_connection', `cannot read a kafka.tls file: ${(e as Error).message}`, 'fix the path of kafka.tls.ca / cert / key (relative paths start at the config file)')]);
+    return unreachable([fail('kafka_connection', (e as Error).message, 'fix the path of kafka.tls.ca / cert / key (relative paths start at the config file)')]);
   }
-  const kafkaConfig: KafkaConfig = {
+  // As the sink connects (kafka-connection.ts), with the precheck's short timeouts and one retry.
+  const { kafka } = createKafkaConnection({
+    brokers: k.brokers,
     clientId: k.clientId,
-    brokers: [...k.brokers],
-    connectionTimeout: CONNECT_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
     retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 },
-    logLevel: logLevel.WARN,
-    logCreator: kafkajsLogCreator(quiet(log), secret),
-    ...(tls ? { ssl: tls } : {}),
-    ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism, username: k.sasl.username, password: k.sasl.password } as SASLOptions } : {}),
-  };
-  const admin = new Kafka(kafkaConfig).admin({ retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1_000 } });
+    logger: quiet(log),
+    ...(tls ? { tls } : {}),
+    ...(k.sasl ? { sasl: k.sasl } : {}),
+  });
+  const admin = kafka.admin();
   const close = () => admin.disconnect().catch(() => {});
   let brokers: Broker[];
   let clusterId: string;
@@ -119,7 +105,7 @@ function connectionFailure(e: unknown, config: SyncConfig, secret: string | unde
     'check kafka.brokers, that the brokers run and that this host reaches them, and kafka.tls / kafka.sasl if their listener needs TLS or SASL', true);
 }
 
-async function versionCheck(config: SyncConfig, brokers: readonly Broker[], tls: ReturnType<typeof readTls>): Promise<PrecheckCheck> {
+async function versionCheck(config: SyncConfig, brokers: readonly Broker[], tls: TlsContents | undefined): Promise<PrecheckCheck> {
   const results = await Promise.all(
     brokers.map(async (b) => ({
       broker: b,
