@@ -397,6 +397,25 @@ function runJson<T>(script: string, scriptArgs: string[]): Promise<T> {
 interface Prepared { db: string; from: BinlogEnd; to: BinlogEnd }
 
 async function prepare(admin: mysql.Connection): Promise<Prepared> {
+  for (let attempt = 1; ; attempt++) {
+    const p = await prepareOnce(admin);
+    // The lab is shared: another session's transaction in the range that the synchronizer
+    // stops at (a MySQL partial JSON update, binlog_row_value_options=PARTIAL_JSON, of a test
+    // of that behaviour) would fail the parse and incremental parts. Checked by reading the
+    // range once with our reader; such a range is written again.
+    const undecodable = await runJson<{ rows: number }>('scripts/bench-parse.ts',
+      ['--from', formatBinlogPosition(p.from), '--to', formatBinlogPosition(p.to), '--db', p.db, '--reader', 'exact', '--source', source!.kind])
+      .then(() => null, (e: Error) => /PARTIAL_UPDATE_ROWS_EVENT|TRANSACTION_PAYLOAD_EVENT/.exec(e.message)?.[0] ?? Promise.reject(e));
+    if (undecodable === null) return p;
+    const note = `the range of ${p.db} holds another session's ${undecodable}, which the synchronizer stops at`;
+    await admin.query(`DROP DATABASE IF EXISTS \`${p.db}\``);
+    if (attempt === 5) throw new Error(`${note}; 5 attempts, giving up`);
+    log(`  ${note}: writing the rows again`);
+    notes.push(`${note}: written again`);
+  }
+}
+
+async function prepareOnce(admin: mysql.Connection): Promise<Prepared> {
   const db = uniqueName('bench');
   await createOrdersTable(admin, db, 'orders');
   log(`prepare: ${fmt(rows)} rows into ${db}.orders in 1,000-row INSERTs…`);
