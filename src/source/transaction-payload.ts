@@ -163,6 +163,9 @@ interface ZongjiInternals {
   BinlogClass?: { prototype: { binlogData?: PacketHandler } };
   useChecksum: boolean;
   options: { filename?: string };
+  /** table maps of the selected tables, by table id (zongji keeps no entry for filtered ones) */
+  tableMap?: Record<number, { parentSchema: string; tableName: string }>;
+  _skipSchema?(database: string, table: string): boolean;
   emit(event: 'error', err: unknown): boolean;
 }
 interface WirePacket {
@@ -227,6 +230,12 @@ export function decodeTransactionPayloads(zongji: unknown, opts: PayloadDecoderO
     const cls = opts.eventClassOf(type);
     if (cls.unsupportedReason) {
       if (opts.unsupported === 'skip') return proto.binlogData;
+      // A partial update of a table the reader does not select loses nothing it would hand
+      // on: dropped as zongji drops that table's row events (no table map kept for it).
+      if (type === PARTIAL_UPDATE_ROWS_EVENT) {
+        const map = z.tableMap?.[packet.buffer.readUIntLE(base + HEADER_LENGTH, 6)];
+        if (!map || z._skipSchema?.(map.parentSchema, map.tableName)) return proto.binlogData;
+      }
       failed = true;
       const length = packet.buffer.readUInt32LE(base + 9);
       const next = packet.buffer.readUInt32LE(base + 13);

@@ -192,8 +192,11 @@ test('a payload event goes through zongji\'s own row path: exact rows, the outer
 });
 
 test('a PARTIAL_UPDATE_ROWS event stops the stream: non-retriable, position and variable named, nothing after it handed on', async () => {
-  const { events, errors, feed } = await hookedZongji('fail');
-  feed(wire(event(39, Buffer.alloc(30), 5000)));
+  const { zongji, events, errors, feed } = await hookedZongji('fail');
+  zongji.tableMap[42] = { parentSchema: 'shop', tableName: 'orders', columns: [], columnSchemas: [] };
+  const body = Buffer.alloc(30);
+  body.writeUIntLE(42, 0, 6); // the table id
+  feed(wire(event(39, body, 5000)));
   feed(wire(event(16, Buffer.alloc(8), 5027)));
   assert.equal(events.length, 0, 'the XID after the undecodable event must not commit anything');
   assert.equal(errors.length, 1);
@@ -203,6 +206,16 @@ test('a PARTIAL_UPDATE_ROWS event stops the stream: non-retriable, position and 
   assert.equal(e.retriable, false);
   assert.match(e.message, /mysql-bin\.000001:4947/);
   assert.match(e.message, /SET GLOBAL binlog_row_value_options=''/);
+});
+
+test('a PARTIAL_UPDATE_ROWS event of a table the reader does not select is dropped like its other row events', async () => {
+  const { events, errors, feed } = await hookedZongji('fail');
+  const body = Buffer.alloc(30);
+  body.writeUIntLE(43, 0, 6); // no table map kept for table 43: filtered
+  feed(wire(event(39, body, 5000)));
+  feed(wire(event(16, Buffer.alloc(8), 5027)));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(events.map((e) => [e.getEventName(), e.nextPosition]), [['xid', 5027]]);
 });
 
 test('a payload of unknown compression stops the stream naming binlog_transaction_compression; a seek skips it', async () => {
