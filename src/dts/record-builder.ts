@@ -4,17 +4,12 @@ import type { ChangeEvent, DdlEvent, RowChangeEvent, SourceInfo } from '../model
 import type { ColumnValue } from '../model/column-value.ts';
 import type { ColumnSchema, TableSchema } from '../model/table-schema.ts';
 import type { DtsField, DtsImageValue, DtsRecord } from './dts-record.ts';
+import type { EncodeContext } from './record-format.ts';
 import { DATA_TYPE_NUMBER } from './type-codes.ts';
 import { columnMapper, type ValueMapper } from './value-mapper.ts';
 
-export interface BuildContext {
-  /** the record counter; only grows per source, also across restarts */
-  readonly id: bigint;
-  /** the source server's version string, e.g. `10.11.19-MariaDB-log` */
-  readonly sourceVersion: string;
-  /** when the reader saw the event, UNIX milliseconds (tag readerThroughoutTime) */
-  readonly readerTimestampMs: number;
-}
+/** The record's id, source version and reader time (tag readerThroughoutTime). */
+export type BuildContext = EncodeContext;
 
 /** Everything about a table that every one of its rows repeats. */
 export interface TablePlan {
