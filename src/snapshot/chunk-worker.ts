@@ -7,8 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Connection } from 'mysql2/promise';
 import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
-import { encodeEvent, encodeInitText, encodeInitTextInto } from '../dts/encoder.ts';
-import type { BuildContext } from '../dts/record-builder.ts';
+import { outputFormat } from '../dts/output-format.ts';
+import type { EncodeContext } from '../dts/record-format.ts';
 import { isSyncError } from '../errors.ts';
 import type { RowChangeEvent, SourceInfo } from '../model/change-event.ts';
 import { messageKey } from '../pipeline/message-key.ts';
@@ -122,14 +122,15 @@ function withBuffers(o: SourceConnectionOptions): SourceConnectionOptions {
 
 /**
  * A chunk's rows as INIT records with id 0 (encoded-chunk.ts), as they arrive, written from
- * the fields' text (encodeInitText); a row it leaves takes encodeEvent with its exact values.
+ * the fields' text (the output format's encodeInitText); a row it leaves takes encodeEvent
+ * with its exact values.
  */
 class RowEncoder {
   readonly writer: EncodedChunkWriter;
   schemaChanged = false;
   private readonly context: ChunkTableContext;
   private readonly event: RowChangeEvent;
-  private readonly build: BuildContext;
+  private readonly build: EncodeContext;
   /** the one integer key column whose text is the Kafka key's digits, else -1 (messageKey) */
   private readonly integerKey: number;
   private readonly keyColumns: readonly number[];
@@ -141,7 +142,7 @@ class RowEncoder {
     return s < 0 ? null : normalizeValue(column, rawValueAt(column, row.buf, s, row.ends[i]!));
   };
   private readonly writeValue = (out: Buffer, at: number): number =>
-    encodeInitTextInto(out, at, this.event, this.row!, this.build, this.valueAt);
+    outputFormat.encodeInitTextInto(out, at, this.event, this.row!, this.build, this.valueAt);
   readonly now = Date.now();
 
   constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {
@@ -170,8 +171,8 @@ class RowEncoder {
     const k = this.integerKey;
     // The common case: written into the chunk in place (its size bounded by the fields' bytes).
     if (k >= 0 && this.writer.addInPlace(row.buf, row.starts[k]!, row.ends[k]!, 0, valueBound(row), this.writeValue)) return;
-    const value = encodeInitText(this.event, row, this.build, this.valueAt)
-      ?? encodeEvent({ ...this.event, after: normalizeRow(schema, rawRowOf(schema, row)) }, this.build);
+    const value = outputFormat.encodeInitText(this.event, row, this.build, this.valueAt)
+      ?? outputFormat.encodeEvent({ ...this.event, after: normalizeRow(schema, rawRowOf(schema, row)) }, this.build);
     if (k >= 0 && this.writer.addWithIntegerKey(row.buf, row.starts[k]!, row.ends[k]!, value, 0)) return;
     const key = this.messageKey(row);
     const partition = partitionFor(this.context.partitionPolicy, this.context.partitionCount, { database: schema.database, table: schema.table, key });

@@ -5,15 +5,21 @@
  *
  * The record id is the one field a worker cannot write: it is a counter that must grow in
  * the order records reach Kafka (docs/format.md), and only the main thread knows that order. So a
- * worker encodes each value with id 0 and stores it without its first two bytes (version 0
- * and id 0), leaving ID_ROOM bytes in front; the main thread writes the version and the real
- * id into that room as it sends the chunk (chunkMessages), and the value is the view from
- * there: the same bytes encodeEvent would have written with that id.
+ * worker encodes each value with id 0 and stores it without the bytes that depend on the id
+ * (the output format's unstampedHead: RecordIdStamping in dts/record-format.ts), leaving
+ * ID_ROOM bytes in front; the main thread writes the head for the real id into that room
+ * as it sends the chunk (chunkMessages), and the value is the view from there: the same
+ * bytes encodeEvent would have written with that id.
  */
 import type { SinkMessage } from '../sink/sink.ts';
+import { outputFormat } from '../dts/output-format.ts';
+import type { RecordIdStamping } from '../dts/record-format.ts';
 
-/** The version byte and the longest varint of a long. */
-export const ID_ROOM = 11;
+const ids: RecordIdStamping = outputFormat;
+/** The room left in front of a value for the head its id makes. */
+export const ID_ROOM = ids.idRoom;
+/** The bytes of an unstamped value that the stamped head replaces. */
+const HEAD = ids.unstampedHead;
 
 /** Per record: key start, key end (both -1 for no key), body start, value end, partition. */
 const FIELDS = 5;
@@ -45,7 +51,7 @@ export class EncodedChunkWriter {
   add(key: Buffer | null, value: Buffer, partition: number): void {
     checkValue(value);
     const keyLength = key === null ? 0 : key.length;
-    this.room(keyLength + ID_ROOM + value.length - 2);
+    this.room(keyLength + ID_ROOM + value.length - HEAD);
     const at = this.nextRecord();
     const o = this.offsets;
     if (key === null) {
@@ -68,7 +74,7 @@ export class EncodedChunkWriter {
   addWithIntegerKey(text: Buffer, s: number, e: number, value: Buffer, partition: number): boolean {
     if (!isCanonicalInteger(text, s, e)) return false;
     checkValue(value);
-    this.room(e - s + 4 + ID_ROOM + value.length - 2);
+    this.room(e - s + 4 + ID_ROOM + value.length - HEAD);
     const at = this.nextRecord();
     this.offsets[at] = this.pos;
     this.pos = writeIntegerKey(this.buf, this.pos, text, s, e);
@@ -89,8 +95,8 @@ export class EncodedChunkWriter {
     const keyLength = e - s + 4;
     this.room(keyLength + ID_ROOM + minRoom);
     const keyAt = this.pos;
-    // The value's version and id 0 land in the last two bytes of the id room (see ID_ROOM).
-    const valueAt = keyAt + keyLength + ID_ROOM - 2;
+    // The value's unstamped head lands in the last bytes of the id room (see ID_ROOM).
+    const valueAt = keyAt + keyLength + ID_ROOM - HEAD;
     const b = this.buf;
     const end = write(b, valueAt);
     if (end < 0) return false;
@@ -99,7 +105,7 @@ export class EncodedChunkWriter {
     const o = this.offsets;
     o[at] = keyAt;
     o[at + 1] = writeIntegerKey(b, keyAt, text, s, e);
-    o[at + 2] = valueAt + 2;
+    o[at + 2] = valueAt + HEAD;
     o[at + 3] = end;
     o[at + 4] = partition;
     this.count++;
@@ -121,7 +127,7 @@ export class EncodedChunkWriter {
     const o = this.offsets;
     this.pos += ID_ROOM;
     o[at + 2] = this.pos;
-    this.pos += value.copy(this.buf, this.pos, 2);
+    this.pos += value.copy(this.buf, this.pos, HEAD);
     o[at + 3] = this.pos;
     o[at + 4] = partition;
     this.count++;
@@ -140,11 +146,9 @@ export class EncodedChunkWriter {
   }
 }
 
-/** The value b[start, end) starts with version 0 and id 0, as encoded for a chunk. */
+/** The value b[start, end) was encoded with id 0, as encoded for a chunk. */
 function checkValue(b: Buffer, start = 0, end = b.length): void {
-  if (end - start < 2 || b[start] !== 0 || b[start + 1] !== 0) {
-    throw new Error('an encoded chunk takes values encoded with version 0 and id 0');
-  }
+  if (!ids.isUnstamped(b, start, end)) throw new Error('an encoded chunk takes values encoded with id 0');
 }
 
 /** `["<digits>"]` (messageKey's form of an integer key) at p; returns the position after it. */
@@ -184,7 +188,7 @@ export function chunkMessages(chunk: EncodedChunk, s: ChunkSending): SinkMessage
   for (let i = 0; i < chunk.count; i++) {
     const at = i * FIELDS;
     const body = o[at + 2]!;
-    const start = writeVersionAndId(bytes, body, s.nextId());
+    const start = ids.stampId(bytes, body, s.nextId());
     const keyStart = o[at]!;
     out[i] = {
       topic: s.topic,
@@ -197,31 +201,7 @@ export function chunkMessages(chunk: EncodedChunk, s: ChunkSending): SinkMessage
   return out;
 }
 
-const TWO_POW_51 = 2 ** 51;
-const varint = new Uint8Array(10);
-
-/** Writes the version byte and the id's zig-zag varint to end at `end`; returns where they start. */
+/** Writes the head of a value with `id` to end at `end` (the output format's stampId); returns where it starts. */
 export function writeVersionAndId(bytes: Uint8Array, end: number, id: bigint): number {
-  let n = 0;
-  const asNumber = Number(id);
-  if (asNumber >= 0 && asNumber < TWO_POW_51) {
-    let z = asNumber * 2;
-    while (z >= 0x80) {
-      varint[n++] = (z % 0x80) | 0x80;
-      z = Math.floor(z / 0x80);
-    }
-    varint[n++] = z;
-  } else {
-    let z = id >= 0n ? id << 1n : (-id << 1n) - 1n;
-    if (z >= 1n << 64n) throw new RangeError(`record id ${id} does not fit a long`);
-    while (z >= 0x80n) {
-      varint[n++] = Number(z & 0x7fn) | 0x80;
-      z >>= 7n;
-    }
-    varint[n++] = Number(z);
-  }
-  const start = end - n - 1;
-  bytes[start] = 0; // version
-  for (let i = 0; i < n; i++) bytes[start + 1 + i] = varint[i]!;
-  return start;
+  return ids.stampId(bytes, end, id);
 }
