@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import type { RowChangeEvent } from '../src/model/change-event.ts';
 import type { ColumnValue } from '../src/model/column-value.ts';
 import type { TableSchema } from '../src/model/table-schema.ts';
-import { encodeEvent } from '../src/dts/encoder.ts';
+import { encodeEvent } from '../src/dts/output-format.ts';
 import { ordersSchema } from './bench-orders.ts';
 
 const TARGET_ROWS_PER_SECOND = 250_000;

@@ -21,7 +21,7 @@
  */
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { encodeEvent } from '../src/dts/encoder.ts';
+import { encodeEvent } from '../src/dts/output-format.ts';
 import type { RowChangeEvent } from '../src/model/change-event.ts';
 import { KafkaSink } from '../src/sink/kafka-sink.ts';
 import type { SinkMessage } from '../src/sink/sink.ts';

@@ -9,7 +9,7 @@ import type { Connection } from 'mysql2/promise';
 import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/encoder.ts';
+import { encodeEvent } from '../dts/output-format.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions } from '../model/binlog-position.ts';

@@ -11,7 +11,7 @@
 import type { Connection } from 'mysql2/promise';
 import { type CheckpointRunState, CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { matchesObject, topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/encoder.ts';
+import { encodeEvent } from '../dts/output-format.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';

@@ -23,7 +23,7 @@ import type { Connection } from 'mysql2/promise';
 import type { CheckpointPosition, SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/encoder.ts';
+import { encodeEvent } from '../dts/output-format.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
