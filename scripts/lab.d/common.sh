@@ -102,9 +102,12 @@ source_tls() {
 # shellcheck source=ports.env
 . "$ROOT/scripts/lab.d/ports.env"
 
-# A second lab beside the usual one (e.g. a test's own MariaDB): LAB_<NAME> overrides a port
-# of ports.env, with LAB_DIR set to a folder of its own, e.g.
-#   LAB_DIR=/tmp/lab2 LAB_MARIADB_PORT=23306 scripts/lab up --kafka none
+# A second lab beside the usual one (e.g. a test's own MariaDB or MySQL): LAB_<NAME> overrides a
+# port of ports.env, with LAB_DIR set to a folder of its own, e.g.
+#   LAB_DIR=/tmp/lab2 LAB_MARIADB_PORT=23306 scripts/lab up --source mariadb --kafka none
+#   LAB_DIR=/tmp/lab3 LAB_MYSQL_PORT=23307 scripts/lab up --source mysql --kafka none
+# LAB_MARIADB_ARGS / LAB_MYSQL_ARGS add server flags (space-separated, after the lab's own, so
+# they win), e.g. LAB_MYSQL_ARGS='--default-time-zone=Europe/Berlin'.
 while IFS='=' read -r _name _; do
   case $_name in
     [A-Z]*_PORT)

@@ -55,7 +55,7 @@ mariadb_up() {
     --log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
     --server-id=1 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
     --max-allowed-packet=256M --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
-    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0
+    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 ${LAB_MARIADB_ARGS:-}
   wait_until 60 mariadb mariadb_ready
   mariadb_client <<SQL
 CREATE USER IF NOT EXISTS '$LAB_SYNC_USER'@'127.0.0.1' IDENTIFIED BY '$LAB_SYNC_PASSWORD';

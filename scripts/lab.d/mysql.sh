@@ -96,7 +96,7 @@ mysql_up() {
     --gtid-mode=ON --enforce-gtid-consistency=ON --server-id=1 \
     --character-set-server=utf8mb4 --max-allowed-packet=256M --innodb-buffer-pool-size=512M \
     --innodb-redo-log-capacity=512M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
-    --performance-schema-max-table-instances=2000 --log-error-verbosity=2
+    --performance-schema-max-table-instances=2000 --log-error-verbosity=2 ${LAB_MYSQL_ARGS:-}
   wait_until 90 mysql mysql_ready
   mysql_client <<SQL
 CREATE USER IF NOT EXISTS '$LAB_SYNC_USER'@'127.0.0.1' IDENTIFIED BY '$LAB_SYNC_PASSWORD';
