@@ -67,6 +67,16 @@ export interface LabSource {
   readonly caFile: string;
 }
 
+/**
+ * What the lab grants dts_sync on each kind of source (scripts/lab.d/mariadb.sh, mysql.sh): the
+ * binlog (REPLICATION SLAVE), its status (BINLOG MONITOR, MariaDB's name for REPLICATION
+ * CLIENT), rows and schemas (SELECT), and on MySQL the lock-free consistent position (BACKUP_ADMIN).
+ */
+export const SYNC_GRANTS: Record<SourceKind, string> = {
+  mariadb: 'SELECT, REPLICATION SLAVE, BINLOG MONITOR',
+  mysql: 'SELECT, REPLICATION SLAVE, REPLICATION CLIENT, BACKUP_ADMIN',
+};
+
 /** The lab's sources: MariaDB 10.11 and MySQL 9.7 (scripts/lab.d/mariadb.sh, mysql.sh). */
 export function labSources(): LabSource[] {
   const p = labPorts();
@@ -122,8 +132,8 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-/** lab_admin on `source` (default: the MariaDB), for setting up tables and workloads. */
-export function adminConnection(database?: string, source: LabSource = labSources()[0]!): Promise<mysql.Connection> {
+/** lab_admin on `source`, for setting up tables and workloads. */
+export function adminConnection(database: string | undefined, source: LabSource): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1',
     port: source.port,

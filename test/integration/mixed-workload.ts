@@ -7,20 +7,29 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import kafkajs from 'kafkajs';
 import type mysql from 'mysql2/promise';
-import { adminConnection, uniqueName } from './lab.ts';
+import { binlogStatus } from '../../src/source/source-inspector.ts';
+import { adminConnection, type LabSource, uniqueName } from './lab.ts';
 import { image, readTopic, type TopicMessage } from './sync-harness.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
 export const B_BASE = 10_000_000_000n;
 
-/** A fresh database with the workload's tables a and b (dropped by the caller); a connection that uses it. */
-export async function createWorkloadDatabase(admin: mysql.Connection, prefix: string): Promise<{ db: string; conn: mysql.Connection }> {
-  const db = uniqueName(prefix);
-  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+/** The workload's tables a and b, in a database that exists. */
+export async function createWorkloadTables(admin: mysql.Connection, db: string): Promise<void> {
   await admin.query(`CREATE TABLE \`${db}\`.a (id INT PRIMARY KEY, v INT, s VARCHAR(40), d DECIMAL(12,2))`);
   await admin.query(`CREATE TABLE \`${db}\`.b (id BIGINT PRIMARY KEY, n VARCHAR(20), t DATETIME(3))`);
-  return { db, conn: await adminConnection(db) };
+}
+
+/**
+ * A fresh database on `source` with the workload's tables a and b (dropped by the caller),
+ * and a connection that uses it. `admin` is a lab_admin connection to that source.
+ */
+export async function createWorkloadDatabase(admin: mysql.Connection, source: LabSource, prefix: string): Promise<{ db: string; conn: mysql.Connection }> {
+  const db = uniqueName(prefix);
+  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+  await createWorkloadTables(admin, db);
+  return { db, conn: await adminConnection(db, source) };
 }
 
 export class Workload {
@@ -228,11 +237,15 @@ export function randomDatetime(rng: () => number): string {
 // ---------------------------------------------------------------------------------------------
 // Catch-up and comparison
 
+/** The source's binlog end now (SHOW MASTER STATUS, or SHOW BINARY LOG STATUS on MySQL 8.2+). */
+export async function binlogEndOf(conn: mysql.Connection): Promise<{ file: string; position: number }> {
+  const { file, position } = await binlogStatus(conn);
+  return { file, position };
+}
+
 /** Waits until the checkpoint file has reached the source's binlog end as of now. */
 export async function waitForCheckpoint(conn: mysql.Connection, checkpointFile: string, timeoutMs: number): Promise<void> {
-  const [rows] = await conn.query('SHOW MASTER STATUS');
-  const end = (rows as { File: string; Position: string | number }[])[0]!;
-  const target = { file: end.File, position: Number(end.Position) };
+  const target = await binlogEndOf(conn);
   const deadline = Date.now() + timeoutMs;
   let seen = 'none';
   while (Date.now() < deadline) {
@@ -294,9 +307,9 @@ export interface Comparison {
  * that ran after the delete neither copies the row nor streams its changes), as long as it
  * is not live in Kafka.
  */
-/** compareWithSource over a connection of its own to `database`, closed afterwards. */
-export async function compareWithDatabase(database: string, messages: TopicMessage[], deletedKeys: Set<string>, deletedMayBeAbsent = false): Promise<Comparison> {
-  const conn = await adminConnection(database);
+/** compareWithSource over a connection of its own to `database` on `source`, closed afterwards. */
+export async function compareWithDatabase(source: LabSource, database: string, messages: TopicMessage[], deletedKeys: Set<string>, deletedMayBeAbsent = false): Promise<Comparison> {
+  const conn = await adminConnection(database, source);
   try {
     return await compareWithSource(conn, database, messages, deletedKeys, deletedMayBeAbsent);
   } finally {
@@ -373,8 +386,4 @@ export function mulberry32(seed: number): () => number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export function tail(text: string, lines = 40): string {
-  return text.split('\n').slice(-lines).join('\n');
 }

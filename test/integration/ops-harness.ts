@@ -1,12 +1,13 @@
 /**
  * What the operations tests (metrics, health, authentication, shutdown) add to
  * sync-harness.ts: a config with extra options (SASL, TLS, the metrics endpoint), a free
- * port, and reading the endpoint back.
+ * port (throwaway-source.ts), and reading the endpoint back.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import { parse, stringify } from 'yaml';
 import { type SyncTestConfig, writeSyncConfig } from './sync-harness.ts';
+
+export { freePort } from './throwaway-source.ts';
 
 /** writeSyncConfig, then `patch` edits the YAML document (a plain object) before it is written back. */
 export function writeOpsConfig(c: SyncTestConfig, patch: (doc: Record<string, any>) => void): ReturnType<typeof writeSyncConfig> {
@@ -15,18 +16,6 @@ export function writeOpsConfig(c: SyncTestConfig, patch: (doc: Record<string, an
   patch(doc);
   fs.writeFileSync(out.configFile, stringify(doc));
   return out;
-}
-
-/** A port nothing listens on right now (the system's pick). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** GET on the endpoint: status and body text. */

@@ -1,135 +1,18 @@
 /**
- * What the fault tests (robust-*.test.ts, docs/reliability.md) share beyond sync-harness.ts:
- * a config for any source (a throwaway MariaDB, a TCP proxy), the `sync` command started
- * with its own environment, a TCP proxy that can cut its connections without closing them,
- * the RSS of a process, and `verify` run as a library, expecting zero differences.
+ * What the fault tests (robust-*.test.ts, docs/reliability.md) share beyond sync-harness.ts
+ * (configs for any source, the `sync` command with its own environment): a TCP proxy that can
+ * cut its connections without closing them, the RSS of a process, and `verify` run as a
+ * library, expecting zero differences.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.ts';
 import { differences, renderReport, type VerifyReport } from '../../src/verify/report.ts';
 import { runVerify } from '../../src/verify/run-verify.ts';
-import { LAB_SYNC_USER } from './lab.ts';
-import type { RunningSync } from './sync-harness.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Preload for a sync child process: redirects connections (DTS_TEST_NET_REDIRECT) to a test's proxy. */
 export const NET_REDIRECT = fileURLToPath(new URL('./net-redirect.mjs', import.meta.url));
-
-export interface RobustConfig {
-  readonly sourcePort: number;
-  readonly sourceHost?: string;
-  readonly broker: string;
-  /** config entries of objects, as written in YAML (quote what needs it) */
-  readonly objects: readonly string[];
-  readonly topic: string;
-  /** object (as written in YAML) to topic */
-  readonly mapping?: Readonly<Record<string, string>>;
-  readonly serverId?: number;
-  readonly mode?: 'initial' | 'incremental' | 'full';
-  /** extra lines under source: / kafka: (indented by this helper) */
-  readonly source?: readonly string[];
-  readonly kafka?: readonly string[];
-  /** extra top-level lines (e.g. `ddl: { emit: true }`) */
-  readonly extra?: readonly string[];
-  /** a checkpoint file to use (default: checkpoint.json in the config's folder) */
-  readonly checkpointFile?: string;
-}
-
-export function writeRobustConfig(c: RobustConfig): { configFile: string; checkpointFile: string; dir: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'robust-it-'));
-  const checkpointFile = c.checkpointFile ?? path.join(dir, 'checkpoint.json');
-  const yaml = `source:
-  host: ${c.sourceHost ?? '127.0.0.1'}
-  port: ${c.sourcePort}
-  user: ${LAB_SYNC_USER.user}
-  password: ${LAB_SYNC_USER.password}
-  serverId: ${c.serverId ?? 60000 + Math.floor(Math.random() * 10000)}
-${(c.source ?? []).map((l) => `  ${l}\n`).join('')}kafka:
-  brokers: [${c.broker}]
-  createTopics: true
-${(c.kafka ?? []).map((l) => `  ${l}\n`).join('')}objects:
-${c.objects.map((o) => `  - ${o}`).join('\n')}
-topics:
-  default: ${c.topic}
-${c.mapping ? `  mapping:\n${Object.entries(c.mapping).map(([k, v]) => `    ${k}: ${v}\n`).join('')}` : ''}mode: ${c.mode ?? 'incremental'}
-snapshot:
-  progress: log
-checkpoint:
-  file: ${checkpointFile}
-  intervalMs: 200
-log:
-  level: info
-${(c.extra ?? []).map((l) => `${l}\n`).join('')}`;
-  const configFile = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configFile, yaml);
-  return { configFile, checkpointFile, dir };
-}
-
-export interface SyncStart {
-  readonly args?: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
-  /** extra `--import` preloads */
-  readonly imports?: readonly string[];
-  /** resolve once the output holds this (default: the binlog stream started); null: at once */
-  readonly readyText?: string | null;
-  readonly readyTimeoutMs?: number;
-}
-
-/** Starts `sync` as a child process (like sync-harness's startSync, with an environment of its own). */
-export async function startSyncWith(configFile: string, o: SyncStart = {}): Promise<RunningSync> {
-  const proc = spawn(process.execPath, [
-    '--import', 'tsx', ...(o.imports ?? []).flatMap((i) => ['--import', i]), 'src/cli/main.ts', 'sync', '--config', configFile, ...(o.args ?? []),
-  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...o.env } });
-  let out = '';
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const running: RunningSync = {
-    proc,
-    output: () => out,
-    exited,
-    stop: async () => { proc.kill('SIGTERM'); return exited; },
-    kill: async () => { proc.kill('SIGKILL'); await exited; },
-  };
-  const readyText = o.readyText === undefined ? 'starting binlog stream' : o.readyText;
-  if (readyText === null) return running;
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
-  while (!out.includes(readyText)) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`sync did not start (exit ${proc.exitCode}):\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return running;
-}
-
-/** Kills a sync that still runs (for after()). */
-export async function killIfRunning(s: RunningSync | null | undefined): Promise<void> {
-  if (s && s.proc.exitCode === null && s.proc.signalCode === null) await s.kill();
-}
-
-/** Waits until `text` occurs `times` times in the sync's output; returns when. */
-export async function waitForOutput(s: RunningSync, text: string | RegExp, timeoutMs: number, times = 1): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  const count = () => (typeof text === 'string' ? s.output().split(text).length - 1 : (s.output().match(new RegExp(text.source, 'g')) ?? []).length);
-  while (count() < times) {
-    if (s.proc.exitCode !== null) throw new Error(`sync exited (${s.proc.exitCode}) before printing ${String(text)}:\n${tailText(s.output())}`);
-    if (Date.now() > deadline) throw new Error(`sync did not print ${String(text)} ${times}x within ${timeoutMs} ms:\n${tailText(s.output())}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now();
-}
-
-export function tailText(text: string, lines = 40): string {
-  return text.split('\n').slice(-lines).join('\n');
-}
 
 /** Runs verify (src/verify) on a sync config and asserts that every table matches. */
 export async function verifyNoDifferences(configFile: string, only?: readonly string[]): Promise<VerifyReport> {

@@ -11,14 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import fs from 'node:fs';
 import type mysql from 'mysql2/promise';
-import { type RunningSync, startSync, writeSyncConfig } from './sync-harness.ts';
-import { adminConnection, ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
-import { compareWithSource, mulberry32, readWholeTopic, sleep, tail, waitForCheckpoint, Workload } from './mixed-workload.ts';
+import { type RunningSync, startSync, tail, writeSyncConfig } from './sync-harness.ts';
+import { adminConnection, ensureLab, kafkaBrokers, labSources } from './lab.ts';
+import { compareWithSource, createWorkloadDatabase, mulberry32, readWholeTopic, sleep, waitForCheckpoint, Workload } from './mixed-workload.ts';
+import { vmRssKb } from './robust-harness.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,16 +36,11 @@ const HOLD_AT = 17_000;
 const MAX_RSS_MB = 400;
 const SEED = Number(process.env.SYNC_OUTAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-const db = uniqueName('it_outage');
-const topic = uniqueName('it_outage');
-let admin: mysql.Connection;
-let dir = '';
-let brokerStopped = false;
-let sync: RunningSync | null = null;
-
 async function lab(...args: string[]): Promise<void> {
   await execFileAsync('bash', [`${ROOT}scripts/lab`, ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
 }
+
+let brokerStopped = false;
 
 async function brokerUp(): Promise<void> {
   await lab('up', '--kafka', '1.0');
@@ -53,125 +49,123 @@ async function brokerUp(): Promise<void> {
 
 before(async () => {
   await ensureLab({ kafka: true });
-  admin = await adminConnection();
-  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
-  await admin.query(`CREATE TABLE \`${db}\`.a (id INT PRIMARY KEY, v INT, s VARCHAR(40), d DECIMAL(12,2))`);
-  await admin.query(`CREATE TABLE \`${db}\`.b (id BIGINT PRIMARY KEY, n VARCHAR(20), t DATETIME(3))`);
 });
 
-after(async () => {
-  // Never leave the lab's Kafka 1.0 broker stopped.
-  if (brokerStopped) await brokerUp();
-  if (sync && sync.proc.exitCode === null && sync.proc.signalCode === null) await sync.kill();
-  await admin?.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => {});
-  await admin?.end().catch(() => {});
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+for (const source of labSources()) {
+  describe(`broker outage on ${source.label}`, () => {
+    let admin: mysql.Connection;
+    let db = '';
+    let dir = '';
+    let sync: RunningSync | null = null;
 
-test(`sync waits out a ${OUTAGE_MS / 1000} s broker outage mid-workload, resumes, loses nothing, memory bounded`, { timeout: 240_000 }, async () => {
-  console.log(`sync-broker-outage seed: ${SEED} (SYNC_OUTAGE_SEED=${SEED} replays the workload)`);
-  const rng = mulberry32(SEED);
-  const cfg = writeSyncConfig({ broker: BROKER, objects: [`${db}.a`, `${db}.b`], defaultTopic: topic, partitionPolicy: 'single' });
-  dir = cfg.dir;
+    before(async () => {
+      admin = await adminConnection(undefined, source);
+    });
 
-  const running = await startSync(cfg.configFile);
-  sync = running;
-  let exitedEarly: number | null | undefined;
-  void running.exited.then((code) => { exitedEarly = code; });
-  const pid = running.proc.pid!;
+    after(async () => {
+      // Never leave the lab's Kafka 1.0 broker stopped.
+      if (brokerStopped) await brokerUp();
+      if (sync && sync.proc.exitCode === null && sync.proc.signalCode === null) await sync.kill();
+      if (db) await admin?.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => {});
+      await admin?.end().catch(() => {});
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
 
-  // RSS every 500 ms, the whole run; the outage's peak is the one bounded.
-  let outage: 'before' | 'during' | 'after' = 'before';
-  let peakKb = 0;
-  let outagePeakKb = 0;
-  let outageSamples = 0;
-  const sampler = setInterval(() => {
-    const kb = vmRssKb(pid);
-    if (kb === null) return;
-    peakKb = Math.max(peakKb, kb);
-    if (outage === 'during') {
-      outagePeakKb = Math.max(outagePeakKb, kb);
-      outageSamples++;
-    }
-  }, 500);
+    test(`sync waits out a ${OUTAGE_MS / 1000} s broker outage mid-workload, resumes, loses nothing, memory bounded`, { timeout: 240_000 }, async () => {
+      console.log(`sync-broker-outage seed on ${source.label}: ${SEED} (SYNC_OUTAGE_SEED=${SEED} replays the workload)`);
+      const rng = mulberry32(SEED);
+      const created = await createWorkloadDatabase(admin, source, 'it_outage');
+      db = created.db;
+      const topic = db;
+      const conn = created.conn;
+      const cfg = writeSyncConfig({ broker: BROKER, objects: [`${db}.a`, `${db}.b`], defaultTopic: topic, partitionPolicy: 'single', source });
+      dir = cfg.dir;
 
-  const conn = await adminConnection(db);
-  const workload = new Workload(conn, rng);
-  let brokerBack!: () => void;
-  const back = new Promise<void>((resolve) => { brokerBack = resolve; });
-  const times: Record<string, number> = {};
-  const t0 = Date.now();
+      const running = await startSync(cfg.configFile);
+      sync = running;
+      let exitedEarly: number | null | undefined;
+      void running.exited.then((code) => { exitedEarly = code; });
+      const pid = running.proc.pid!;
 
-  const breaker = (async () => {
-    while (workload.changes < STOP_AT) await sleep(20);
-    outage = 'during';
-    times.stopping = Date.now() - t0;
-    brokerStopped = true;
-    await lab('down', '--kafka', '1.0');
-    times.stopped = Date.now() - t0;
-    await sleep(OUTAGE_MS);
-    times.starting = Date.now() - t0;
-    await brokerUp();
-    times.started = Date.now() - t0;
-    brokerBack();
-  })();
-  // If the breaker fails, let the workload go on so that the test ends (and fails) quickly.
-  breaker.catch(() => brokerBack());
+      // RSS every 500 ms, the whole run; the outage's peak is the one bounded.
+      let outage: 'before' | 'during' | 'after' = 'before';
+      let peakKb = 0;
+      let outagePeakKb = 0;
+      let outageSamples = 0;
+      const sampler = setInterval(() => {
+        const kb = vmRssKb(pid);
+        if (kb === null) return;
+        peakKb = Math.max(peakKb, kb);
+        if (outage === 'during') {
+          outagePeakKb = Math.max(outagePeakKb, kb);
+          outageSamples++;
+        }
+      }, 500);
 
-  try {
-    await workload.run(TOTAL_CHANGES, RATE, async (changes) => { if (changes >= HOLD_AT) await back; });
-    times.workloadDone = Date.now() - t0;
-    await breaker;
-    assert.equal(exitedEarly, undefined, `the sync exited during the outage (code ${exitedEarly}):\n${tail(running.output())}`);
-    try {
-      await waitForCheckpoint(conn, cfg.checkpointFile, 120_000);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- sync output ---\n${tail(running.output())}`);
-    }
-    times.caughtUp = Date.now() - t0;
-    outage = 'after';
-  } finally {
-    clearInterval(sampler);
-    if (brokerStopped) await brokerUp();
-  }
-  console.log(`workload: ${workload.changes} row changes (${workload.inserts} inserts, ${workload.updates} updates, ${workload.deletes} deletes) in ${workload.transactions} transactions`);
-  console.log(`timeline (ms from workload start): ${Object.entries(times).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  const retries = running.output().split('\n').filter((l) => l.includes('sync interrupted; resuming from the checkpoint'));
-  console.log(`sync retried ${retries.length} times; peak RSS during the outage ${(outagePeakKb / 1024).toFixed(1)} MB (${outageSamples} samples), whole run ${(peakKb / 1024).toFixed(1)} MB`);
+      const workload = new Workload(conn, rng);
+      let brokerBack!: () => void;
+      const back = new Promise<void>((resolve) => { brokerBack = resolve; });
+      const times: Record<string, number> = {};
+      const t0 = Date.now();
 
-  assert.equal(exitedEarly, undefined, `the sync exited (code ${exitedEarly}):\n${tail(running.output())}`);
-  // It noticed the outage: a session ended and was started again from the checkpoint (or, had
-  // the broker come back within kafkajs' own retries, the retries show as connection errors).
-  assert.ok(retries.length > 0 || running.output().includes('ECONNREFUSED'), `the sync never noticed the outage:\n${tail(running.output())}`);
-  assert.ok(outageSamples >= 20, `too few RSS samples during the outage (${outageSamples})`);
-  assert.ok(outagePeakKb < MAX_RSS_MB * 1024, `peak RSS during the outage ${(outagePeakKb / 1024).toFixed(1)} MB is above ${MAX_RSS_MB} MB`);
+      const breaker = (async () => {
+        while (workload.changes < STOP_AT) await sleep(20);
+        outage = 'during';
+        times.stopping = Date.now() - t0;
+        brokerStopped = true;
+        await lab('down', '--kafka', '1.0');
+        times.stopped = Date.now() - t0;
+        await sleep(OUTAGE_MS);
+        times.starting = Date.now() - t0;
+        await brokerUp();
+        times.started = Date.now() - t0;
+        brokerBack();
+      })();
+      // If the breaker fails, let the workload go on so that the test ends (and fails) quickly.
+      breaker.catch(() => brokerBack());
 
-  const code = await running.stop();
-  assert.equal(code, 0, `sync did not stop cleanly:\n${tail(running.output())}`);
+      try {
+        await workload.run(TOTAL_CHANGES, RATE, async (changes) => { if (changes >= HOLD_AT) await back; });
+        times.workloadDone = Date.now() - t0;
+        await breaker;
+        assert.equal(exitedEarly, undefined, `the sync exited during the outage (code ${exitedEarly}):\n${tail(running.output())}`);
+        try {
+          await waitForCheckpoint(conn, cfg.checkpointFile, 120_000);
+        } catch (e) {
+          throw new Error(`${(e as Error).message}\n--- sync output ---\n${tail(running.output())}`);
+        }
+        times.caughtUp = Date.now() - t0;
+        outage = 'after';
+      } finally {
+        clearInterval(sampler);
+        if (brokerStopped) await brokerUp();
+      }
+      console.log(`workload: ${workload.changes} row changes (${workload.inserts} inserts, ${workload.updates} updates, ${workload.deletes} deletes) in ${workload.transactions} transactions`);
+      console.log(`timeline (ms from workload start): ${Object.entries(times).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      const retries = running.output().split('\n').filter((l) => l.includes('sync interrupted; resuming from the checkpoint'));
+      console.log(`sync retried ${retries.length} times; peak RSS during the outage ${(outagePeakKb / 1024).toFixed(1)} MB (${outageSamples} samples), whole run ${(peakKb / 1024).toFixed(1)} MB`);
 
-  const messages = await readWholeTopic(BROKER, topic);
-  for (let i = 1; i < messages.length; i++) {
-    assert.ok(messages[i]!.record.id > messages[i - 1]!.record.id, `record id ${messages[i]!.record.id} at offset ${messages[i]!.offset} follows id ${messages[i - 1]!.record.id}`);
-  }
-  const result = await compareWithSource(conn, db, messages, workload.deletedKeys());
-  await conn.end();
-  console.log(`records in Kafka: ${messages.length}; repeated records: ${result.repeated}; keys checked: ${result.keysChecked}`);
-  assert.deepEqual(result.problems.slice(0, 20), [], `${result.problems.length} keys differ from the source (of ${result.keysChecked})`);
-  assert.equal(result.lost, 0);
-  // Beyond the last images: every row change of the workload is in Kafka (repeats aside).
-  assert.equal(result.distinct, workload.changes, 'distinct (position, key, operation) records = row changes of the workload');
-});
+      assert.equal(exitedEarly, undefined, `the sync exited (code ${exitedEarly}):\n${tail(running.output())}`);
+      // It noticed the outage: a session ended and was started again from the checkpoint (or, had
+      // the broker come back within kafkajs' own retries, the retries show as connection errors).
+      assert.ok(retries.length > 0 || running.output().includes('ECONNREFUSED'), `the sync never noticed the outage:\n${tail(running.output())}`);
+      assert.ok(outageSamples >= 20, `too few RSS samples during the outage (${outageSamples})`);
+      assert.ok(outagePeakKb < MAX_RSS_MB * 1024, `peak RSS during the outage ${(outagePeakKb / 1024).toFixed(1)} MB is above ${MAX_RSS_MB} MB`);
 
-/** VmRSS of a process in kB, or null once it is gone. */
-function vmRssKb(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
+      const code = await running.stop();
+      assert.equal(code, 0, `sync did not stop cleanly:\n${tail(running.output())}`);
+
+      const messages = await readWholeTopic(BROKER, topic);
+      for (let i = 1; i < messages.length; i++) {
+        assert.ok(messages[i]!.record.id > messages[i - 1]!.record.id, `record id ${messages[i]!.record.id} at offset ${messages[i]!.offset} follows id ${messages[i - 1]!.record.id}`);
+      }
+      const result = await compareWithSource(conn, db, messages, workload.deletedKeys());
+      await conn.end();
+      console.log(`records in Kafka: ${messages.length}; repeated records: ${result.repeated}; keys checked: ${result.keysChecked}`);
+      assert.deepEqual(result.problems.slice(0, 20), [], `${result.problems.length} keys differ from the source (of ${result.keysChecked})`);
+      assert.equal(result.lost, 0);
+      // Beyond the last images: every row change of the workload is in Kafka (repeats aside).
+      assert.equal(result.distinct, workload.changes, 'distinct (position, key, operation) records = row changes of the workload');
+    });
+  });
 }
-
-// ---------------------------------------------------------------------------------------------
-// Workload
-

@@ -11,12 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
-import { type RunningSync, startSync, writeSyncConfig } from './sync-harness.ts';
-import { adminConnection, ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
-import { compareWithSource, mulberry32, readWholeTopic, sleep, tail, waitForCheckpoint, Workload } from './mixed-workload.ts';
-
+import { type RunningSync, startSync, tail, writeSyncConfig } from './sync-harness.ts';
+import { adminConnection, ensureLab, kafkaBrokers, type LabSource, labSources } from './lab.ts';
+import { compareWithSource, createWorkloadDatabase, mulberry32, readWholeTopic, sleep, waitForCheckpoint, Workload } from './mixed-workload.ts';
 
 const BROKER = kafkaBrokers().find((b) => b.version === '3.9')!.broker;
 const TOTAL_CHANGES = 50_000;
@@ -25,54 +24,61 @@ const KILLS = 5;
 const RATE = 1_500;
 const SEED = Number(process.env.SYNC_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-const db = uniqueName('it_crash');
-const topic = uniqueName('it_crash');
-let admin: mysql.Connection;
-let dir = '';
-/** the synchronizer running now, if any; killed by `after` when the test fails */
-let sync: RunningSync | null = null;
-
 before(async () => {
   await ensureLab({ kafka: true });
-  admin = await adminConnection();
-  await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
-  await admin.query(`CREATE TABLE \`${db}\`.a (id INT PRIMARY KEY, v INT, s VARCHAR(40), d DECIMAL(12,2))`);
-  await admin.query(`CREATE TABLE \`${db}\`.b (id BIGINT PRIMARY KEY, n VARCHAR(20), t DATETIME(3))`);
 });
 
-after(async () => {
-  if (sync && sync.proc.exitCode === null && sync.proc.signalCode === null) await sync.kill();
-  await admin?.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => {});
-  await admin?.end().catch(() => {});
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+for (const source of labSources()) {
+  describe(`crash safety on ${source.label}`, () => {
+    let admin: mysql.Connection;
+    let db = '';
+    let dir = '';
+    /** the synchronizer running now, if any; killed by `after` when the test fails */
+    const current: { sync: RunningSync | null } = { sync: null };
 
-test(`sync survives ${KILLS} SIGKILLs during a ${TOTAL_CHANGES}-row mixed workload without losing a row`, { timeout: 240_000 }, async () => {
-  console.log(`sync-crash seed: ${SEED} (SYNC_CRASH_SEED=${SEED} replays it)`);
-  const rng = mulberry32(SEED);
-  const killRng = mulberry32(SEED ^ 0x5bd1e995);
-  const cfg = writeSyncConfig({ broker: BROKER, objects: [`${db}.a`, `${db}.b`], defaultTopic: topic, partitionPolicy: 'single' });
-  dir = cfg.dir;
+    before(async () => {
+      admin = await adminConnection(undefined, source);
+    });
 
-  // Kill points: row-change counts of the workload, sorted, at least 3,000 apart.
-  const killAt: number[] = [];
-  while (killAt.length < KILLS) {
-    const at = Math.floor(TOTAL_CHANGES * (0.05 + killRng() * 0.8));
-    if (killAt.every((k) => Math.abs(k - at) >= 3_000)) killAt.push(at);
-  }
-  killAt.sort((x, y) => x - y);
-  console.log(`kill points (row changes done): ${killAt.join(', ')}`);
+    after(async () => {
+      const s = current.sync;
+      if (s && s.proc.exitCode === null && s.proc.signalCode === null) await s.kill();
+      if (db) await admin?.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => {});
+      await admin?.end().catch(() => {});
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
 
-  sync = await startSync(cfg.configFile);
-  const conn = await adminConnection(db);
-  try {
-    await crashRun(cfg, conn, killAt, killRng, rng);
-  } finally {
-    await conn.end().catch(() => {});
-  }
-});
+    test(`sync survives ${KILLS} SIGKILLs during a ${TOTAL_CHANGES}-row mixed workload without losing a row`, { timeout: 240_000 }, async () => {
+      console.log(`sync-crash seed on ${source.label}: ${SEED} (SYNC_CRASH_SEED=${SEED} replays it)`);
+      const rng = mulberry32(SEED);
+      const killRng = mulberry32(SEED ^ 0x5bd1e995);
+      const created = await createWorkloadDatabase(admin, source, 'it_crash');
+      db = created.db;
+      const topic = db;
+      const cfg = writeSyncConfig({ broker: BROKER, objects: [`${db}.a`, `${db}.b`], defaultTopic: topic, partitionPolicy: 'single', source });
+      dir = cfg.dir;
 
-async function crashRun(cfg: { configFile: string; checkpointFile: string }, conn: mysql.Connection, killAt: number[], killRng: () => number, rng: () => number): Promise<void> {
+      // Kill points: row-change counts of the workload, sorted, at least 3,000 apart.
+      const killAt: number[] = [];
+      while (killAt.length < KILLS) {
+        const at = Math.floor(TOTAL_CHANGES * (0.05 + killRng() * 0.8));
+        if (killAt.every((k) => Math.abs(k - at) >= 3_000)) killAt.push(at);
+      }
+      killAt.sort((x, y) => x - y);
+      console.log(`kill points (row changes done): ${killAt.join(', ')}`);
+
+      current.sync = await startSync(cfg.configFile);
+      try {
+        await crashRun(source, db, topic, cfg, created.conn, current, killAt, killRng, rng);
+      } finally {
+        await created.conn.end().catch(() => {});
+      }
+    });
+  });
+}
+
+async function crashRun(source: LabSource, db: string, topic: string, cfg: { configFile: string; checkpointFile: string }, conn: mysql.Connection, current: { sync: RunningSync | null },
+  killAt: number[], killRng: () => number, rng: () => number): Promise<void> {
   const workload = new Workload(conn, rng);
   let workloadDone = false;
   const kills: { at: number; downMs: number }[] = [];
@@ -83,15 +89,15 @@ async function crashRun(cfg: { configFile: string; checkpointFile: string }, con
       // Give the running process a random moment of its own (it may still be starting up,
       // replaying, or streaming), then kill it.
       await sleep(Math.floor(killRng() * 700));
-      const running = sync!;
+      const running = current.sync!;
       // It must still run: a synchronizer that exited by itself crashed.
       assert.ok(running.proc.exitCode === null && running.proc.signalCode === null, `the sync exited by itself (code ${running.proc.exitCode}):\n${tail(running.output())}`);
-      sync = null;
+      current.sync = null;
       await running.kill();
       const downMs = Math.floor(killRng() * 1_500);
       kills.push({ at: workload.changes, downMs });
       await sleep(downMs);
-      sync = await startSync(cfg.configFile);
+      current.sync = await startSync(cfg.configFile);
     }
   })();
   killer.catch(() => {}); // awaited below; this only keeps a failure while the workload runs from going unhandled
@@ -105,10 +111,10 @@ async function crashRun(cfg: { configFile: string; checkpointFile: string }, con
   const workloadMs = Date.now() - t0;
   await killer;
   assert.equal(kills.length, KILLS);
-  console.log(`workload: ${workload.changes} row changes (${workload.inserts} inserts, ${workload.updates} updates, ${workload.deletes} deletes) ` +
+  console.log(`${source.label} workload: ${workload.changes} row changes (${workload.inserts} inserts, ${workload.updates} updates, ${workload.deletes} deletes) ` +
     `in ${workload.transactions} transactions, ${workloadMs} ms; kills at ${kills.map((k) => `${k.at} (down ${k.downMs} ms)`).join(', ')}`);
 
-  const last = sync! as RunningSync;
+  const last = current.sync!;
   try {
     await waitForCheckpoint(conn, cfg.checkpointFile, 120_000);
   } catch (e) {
@@ -130,7 +136,3 @@ async function crashRun(cfg: { configFile: string; checkpointFile: string }, con
   // Beyond the last images: every row change of the workload is in Kafka (repeats aside).
   assert.equal(result.distinct, workload.changes, 'distinct (position, key, operation) records = row changes of the workload');
 }
-
-// ---------------------------------------------------------------------------------------------
-// Workload
-

@@ -10,12 +10,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeRecord, type DecodedRecord, renderRecord } from '../../src/dts/decoder.ts';
-import { LAB_SYNC_USER, type LabSource, labPorts } from './lab.ts';
+import { LAB_SYNC_USER, type LabSource } from './lab.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SyncTestConfig {
+  /** the source to sync from: one of labSources(), or a throwaway one (throwaway-source.ts) */
+  readonly source: LabSource;
+  /** connect to this port instead of the source's own (a proxy in front of it) */
+  readonly port?: number;
+  /** the source account (default: the lab's dts_sync) */
+  readonly user?: string;
+  readonly password?: string;
   readonly broker: string;
+  readonly createTopics?: boolean;
+  /** entries of objects, as written in YAML (quote what needs it) */
   readonly objects: readonly string[];
   readonly defaultTopic: string;
   readonly mapping?: Readonly<Record<string, string>>;
@@ -26,26 +35,30 @@ export interface SyncTestConfig {
   readonly mode?: 'initial' | 'incremental' | 'full';
   readonly chunkRows?: number;
   readonly snapshotSchema?: boolean;
-  /** the lab source to sync from (default: the MariaDB) */
-  readonly source?: LabSource;
+  /** extra lines under source: / kafka: (indented here), e.g. `heartbeatMs: 1000` */
+  readonly sourceLines?: readonly string[];
+  readonly kafkaLines?: readonly string[];
+  /** a checkpoint file to use (default: checkpoint.json in the config's folder) */
+  readonly checkpointFile?: string;
 }
 
 /** Writes a config file (and gives its checkpoint file) in a fresh temporary folder. */
 export function writeSyncConfig(c: SyncTestConfig): { configFile: string; checkpointFile: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-it-'));
-  const checkpointFile = path.join(dir, 'checkpoint.json');
+  const checkpointFile = c.checkpointFile ?? path.join(dir, 'checkpoint.json');
   const mapping = Object.entries(c.mapping ?? {}).map(([k, v]) => `    ${k}: ${v}`).join('\n');
+  const lines = (ls: readonly string[] | undefined) => (ls ?? []).map((l) => `  ${l}\n`).join('');
   const yaml = `source:
   host: 127.0.0.1
-  port: ${c.source?.port ?? labPorts().MARIADB_PORT}
-  user: ${LAB_SYNC_USER.user}
-  password: ${LAB_SYNC_USER.password}
+  port: ${c.port ?? c.source.port}
+  user: ${c.user ?? LAB_SYNC_USER.user}
+  password: ${JSON.stringify(c.password ?? LAB_SYNC_USER.password)}
   serverId: ${c.serverId ?? 50000 + Math.floor(Math.random() * 10000)}
-kafka:
+${lines(c.sourceLines)}kafka:
   brokers: [${c.broker}]
-  createTopics: true
+  createTopics: ${c.createTopics ?? true}
   topicPartitions: ${c.topicPartitions ?? 1}
-objects:
+${lines(c.kafkaLines)}objects:
 ${c.objects.map((o) => `  - ${o}`).join('\n')}
 topics:
   default: ${c.defaultTopic}
@@ -68,6 +81,11 @@ log:
   return { configFile, checkpointFile, dir };
 }
 
+/** The default topic of a config written by writeSyncConfig. */
+export function topicOf(configFile: string): string {
+  return /\n {2}default: (\S+)/.exec(fs.readFileSync(configFile, 'utf8'))![1]!;
+}
+
 export interface RunningSync {
   readonly proc: ChildProcess;
   /** everything the process printed so far */
@@ -79,13 +97,22 @@ export interface RunningSync {
   exited: Promise<number | null>;
 }
 
-/** Starts `sync` and resolves once it streams the binlog (or rejects with its output). */
-export async function startSync(configFile: string, extraArgs: string[] = [], readyText = 'starting binlog stream'): Promise<RunningSync> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sync', '--config', configFile, ...extraArgs], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+export interface SyncStart {
+  /** extra command-line arguments, e.g. --start-position */
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** extra `--import` preloads */
+  readonly imports?: readonly string[];
+  /** resolve once the output holds this (default: the binlog stream started); null: at once */
+  readonly readyText?: string | null;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Starts `sync` as a child process and resolves once it is ready (or rejects with its output). */
+export async function startSync(configFile: string, o: SyncStart = {}): Promise<RunningSync> {
+  const proc = spawn(process.execPath, [
+    '--import', 'tsx', ...(o.imports ?? []).flatMap((i) => ['--import', i]), 'src/cli/main.ts', 'sync', '--config', configFile, ...(o.args ?? []),
+  ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...o.env } });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
@@ -97,7 +124,9 @@ export async function startSync(configFile: string, extraArgs: string[] = [], re
     stop: async () => { proc.kill('SIGTERM'); return exited; },
     kill: async () => { proc.kill('SIGKILL'); await exited; },
   };
-  const deadline = Date.now() + 30_000;
+  const readyText = o.readyText === undefined ? 'starting binlog stream' : o.readyText;
+  if (readyText === null) return running;
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
   while (!out.includes(readyText)) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL');
@@ -106,6 +135,28 @@ export async function startSync(configFile: string, extraArgs: string[] = [], re
     await new Promise((r) => setTimeout(r, 50));
   }
   return running;
+}
+
+/** Kills a sync that still runs (for after()). */
+export async function killIfRunning(s: RunningSync | null | undefined): Promise<void> {
+  if (s && s.proc.exitCode === null && s.proc.signalCode === null) await s.kill();
+}
+
+/** Waits until `text` occurs `times` times in the sync's output; returns when. Fails at once if the sync exits. */
+export async function waitForOutput(s: RunningSync, text: string | RegExp, timeoutMs = 60_000, times = 1): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const count = () => (typeof text === 'string' ? s.output().split(text).length - 1 : (s.output().match(new RegExp(text.source, 'g')) ?? []).length);
+  while (count() < times) {
+    if (s.proc.exitCode !== null) throw new Error(`sync exited (${s.proc.exitCode}) before printing ${String(text)}:\n${tail(s.output())}`);
+    if (Date.now() > deadline) throw new Error(`sync did not print ${String(text)} ${times}x within ${timeoutMs} ms:\n${tail(s.output())}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now();
+}
+
+/** The last lines of a text (a process's output), for failure messages. */
+export function tail(text: string, lines = 40): string {
+  return text.split('\n').slice(-lines).join('\n');
 }
 
 /** Runs `sync` to its end and gives its exit code and output (for bad-config cases). */

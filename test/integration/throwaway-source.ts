@@ -1,35 +1,36 @@
 /**
- * A MariaDB of a test's own, for what must not happen to the lab's shared server: restarts,
- * PURGE BINARY LOGS, a global time zone. `mariadb-install-db` makes a fresh datadir in a
- * temporary folder and `mariadbd --no-defaults` runs it on a free loopback port and a socket
- * of its own, with the lab's binlog flags (scripts/lab.d/mariadb.sh) and its two users
- * (dts_sync with only what the synchronizer needs, lab_admin with everything). It works
- * wherever the lab's MariaDB does (the same Debian packages), CI included.
+ * A source server of a test's own, for what must not happen to the lab's shared ones:
+ * restarts, crashes, PURGE BINARY LOGS, a global time zone. It is made by the lab's own
+ * script (scripts/lab up --source mariadb|mysql), in a temporary LAB_DIR and on a free
+ * loopback port (LAB_MARIADB_PORT / LAB_MYSQL_PORT), so it is the very server the lab runs:
+ * the same binaries, binlog flags, TLS certificates and users (dts_sync with only what the
+ * synchronizer needs, lab_admin with everything). Extra server flags go through
+ * LAB_MARIADB_ARGS / LAB_MYSQL_ARGS.
  *
- *   const db = await startThrowawayMariaDb();
- *   ...db.port, db.admin(), db.restart(), db.stop()/db.start(['--default-time-zone=Europe/Berlin'])
+ *   const db = await startThrowawaySource(labSource);   // a MariaDB or a MySQL, as labSource is
+ *   ...db.source (for writeSyncConfig), db.admin(), db.restart('SIGKILL'), db.stop()/db.start(['--default-time-zone=Europe/Berlin'])
  *   await db.destroy();   // always, in after()
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { LAB_ADMIN_USER, LAB_SYNC_USER } from './lab.ts';
+import { LAB_ADMIN_USER, type LabSource, type SourceKind } from './lab.ts';
 
-/** The binlog and server flags of the lab's MariaDB (scripts/lab.d/mariadb.sh). */
-export const LAB_MARIADB_FLAGS = [
-  '--log-bin=mysql-bin', '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL',
-  '--server-id=1', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_general_ci',
-  '--max-allowed-packet=256M', '--innodb-buffer-pool-size=128M', '--innodb-log-file-size=128M',
-  '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0',
-];
+const execFileAsync = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface ThrowawayMariaDb {
+export interface ThrowawaySource {
+  readonly kind: SourceKind;
+  /** the server as a lab source (its own port and CA), for writeSyncConfig and adminConnection */
+  readonly source: LabSource;
   readonly port: number;
   readonly dir: string;
-  /** the flags of the current run, beyond the datadir, socket and port */
+  /** the extra server flags of the current run */
   readonly args: readonly string[];
   /** starts the server (again), with these extra flags (default: those of the last start) */
   start(extraArgs?: readonly string[]): Promise<void>;
@@ -39,9 +40,9 @@ export interface ThrowawayMariaDb {
   running(): boolean;
   /** a lab_admin connection (multiple statements, exact numbers, dates as text) */
   admin(database?: string): Promise<mysql.Connection>;
-  /** runs SQL through the mariadb client as root over the socket (for tzinfo dumps and the like) */
+  /** runs SQL through the server's own client as root over the socket (for tzinfo dumps and the like) */
   rootSql(sql: string, database?: string): void;
-  /** loads a zone of /usr/share/zoneinfo into the mysql.time_zone tables, e.g. Europe/Berlin */
+  /** loads a zone of /usr/share/zoneinfo into the mysql.time_zone tables (not binlogged), e.g. Europe/Berlin */
   loadTimeZone(zone: string): void;
   /** stops the server and deletes its folder */
   destroy(): Promise<void>;
@@ -58,113 +59,118 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startThrowawayMariaDb(options: { args?: readonly string[] } = {}): Promise<ThrowawayMariaDb> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdb-'));
-  const datadir = path.join(dir, 'data');
-  const socket = path.join(dir, 's.sock');
-  const tmpdir = path.join(dir, 'tmp');
-  fs.mkdirSync(tmpdir);
-  const userOpt = process.getuid?.() === 0 ? ['--user=root'] : [];
-  const install = spawnSync('mariadb-install-db', ['--no-defaults', ...userOpt, `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
-    { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`mariadb-install-db failed (${install.status}):\n${install.stdout}\n${install.stderr}`);
-  const port = await freePort();
-  const logFile = path.join(dir, 'mariadbd.log');
-  let proc: ChildProcess | null = null;
-  let exited: Promise<void> = Promise.resolve();
-  let args: readonly string[] = options.args ?? [];
+/** True while the process runs (a zombie counts as gone, as in scripts/lab.d/common.sh). */
+function alive(pid: number): boolean {
+  try {
+    const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
 
-  const rootConnection = () => mysql.createConnection({ socketPath: socket, user: 'root', multipleStatements: true });
+export async function startThrowawaySource(of: LabSource | SourceKind, options: { args?: readonly string[] } = {}): Promise<ThrowawaySource> {
+  const kind: SourceKind = typeof of === 'string' ? of : of.kind;
+  const label = kind === 'mariadb' ? 'MariaDB' : 'MySQL';
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `it-${kind}-`));
+  const port = await freePort();
+  const portVar = kind === 'mariadb' ? 'LAB_MARIADB_PORT' : 'LAB_MYSQL_PORT';
+  const argsVar = kind === 'mariadb' ? 'LAB_MARIADB_ARGS' : 'LAB_MYSQL_ARGS';
+  const pidFile = path.join(dir, 'run', `${kind}.pid`);
+  let args: readonly string[] = options.args ?? [];
+  const env = () => ({ ...process.env, LAB_DIR: dir, [portVar]: String(port), [argsVar]: args.join(' ') });
+  const lab = (...a: string[]) => execFileAsync('bash', [`${ROOT}scripts/lab`, ...a, '--source', kind, '--kafka', 'none'], { cwd: ROOT, env: env(), maxBuffer: 16 << 20 });
+  /** Runs a bash snippet with the lab's functions for this instance (mariadb_client, mysql_client, _mysql_run...). */
+  const labShell = (snippet: string, input?: string): string => {
+    const r = spawnSync('bash', ['-c', `set -euo pipefail; . scripts/lab.d/common.sh; . scripts/lab.d/mariadb.sh; . scripts/lab.d/mysql.sh; ${snippet}`],
+      { cwd: ROOT, env: env(), input, encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`${snippet} failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+  };
+  const pid = (): number | null => {
+    try {
+      const p = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      return p > 0 && alive(p) ? p : null;
+    } catch {
+      return null;
+    }
+  };
+  const logTail = () => {
+    try {
+      return fs.readFileSync(path.join(dir, 'logs', `${kind}.log`), 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
 
   async function start(extraArgs?: readonly string[]): Promise<void> {
-    if (proc) throw new Error('the throwaway MariaDB already runs');
+    if (pid() !== null) throw new Error(`the throwaway ${label} already runs`);
     if (extraArgs) args = extraArgs;
-    const log = fs.openSync(logFile, 'a');
-    const p = spawn('mariadbd', [
-      '--no-defaults', ...userOpt, `--datadir=${datadir}`, `--socket=${socket}`, `--pid-file=${path.join(dir, 'mariadbd.pid')}`,
-      `--tmpdir=${tmpdir}`, `--port=${port}`, '--bind-address=127.0.0.1', '--skip-name-resolve', ...LAB_MARIADB_FLAGS, ...args,
-    ], { stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    proc = p;
-    exited = new Promise((resolve) => p.once('exit', () => { if (proc === p) proc = null; resolve(); }));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (proc !== p) throw new Error(`mariadbd exited during start:\n${tailOf(logFile)}`);
-      try {
-        const c = await rootConnection();
-        await c.end();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`mariadbd did not answer within 60 s:\n${tailOf(logFile)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    try {
+      await lab('up');
+    } catch (e) {
+      throw new Error(`the throwaway ${label} did not start: ${(e as Error).message}\n${logTail()}`);
     }
   }
 
   async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    const p = proc;
-    if (!p) return;
-    p.kill(signal);
-    const killer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(killer);
+    const p = pid();
+    if (p === null) return;
+    if (signal === 'SIGTERM') {
+      // scripts/lab's own stop: TERM, and KILL after 60 s.
+      await lab('down');
+      return;
+    }
+    try {
+      process.kill(-p, 'SIGKILL');
+    } catch {
+      process.kill(p, 'SIGKILL');
+    }
+    const deadline = Date.now() + 30_000;
+    while (alive(p)) {
+      if (Date.now() > deadline) throw new Error(`the throwaway ${label} (pid ${p}) outlived SIGKILL`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    fs.rmSync(pidFile, { force: true });
   }
 
-  function rootSql(sql: string, database = 'mysql'): void {
-    const r = spawnSync('mariadb', ['--no-defaults', '--default-character-set=utf8mb4', `--socket=${socket}`, '-uroot', database], { input: sql, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`mariadb client failed (${r.status}): ${r.stderr}`);
-  }
+  const client = kind === 'mariadb' ? 'mariadb_client' : 'mysql_client';
+  const rootSql = (sql: string, database = 'mysql'): void => {
+    labShell(`${client} '${database.replaceAll("'", "'\\''")}'`, sql);
+  };
 
-  const db: ThrowawayMariaDb = {
+  const db: ThrowawaySource = {
+    kind,
+    source: { kind, label: `throwaway ${label}`, port, caFile: path.join(dir, kind, 'tls', 'ca.pem') },
     port,
     dir,
     get args() { return args; },
     start,
     stop,
     restart: async (signal) => { await stop(signal); await start(); },
-    running: () => proc !== null,
+    running: () => pid() !== null,
     admin: (database) => mysql.createConnection({
       host: '127.0.0.1', port, ...LAB_ADMIN_USER, database, multipleStatements: true, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true,
     }),
     rootSql,
     loadTimeZone: (zone) => {
-      const dump = spawnSync('mariadb-tzinfo-to-sql', [path.join('/usr/share/zoneinfo', zone), zone], { encoding: 'utf8' });
-      if (dump.status !== 0) throw new Error(`mariadb-tzinfo-to-sql ${zone} failed: ${dump.stderr}`);
-      rootSql(`SET SESSION sql_log_bin = 0;\n${dump.stdout}`);
+      const file = path.join('/usr/share/zoneinfo', zone);
+      const dump = kind === 'mariadb'
+        ? labShell(`mariadb-tzinfo-to-sql '${file}' '${zone}'`)
+        : labShell(`_mysql_run "$MYSQL_ROOT/usr/bin/mysql_tzinfo_to_sql" '${file}' '${zone}'`);
+      rootSql(`SET SESSION sql_log_bin = 0;\n${dump}`);
     },
     destroy: async () => {
-      await stop('SIGKILL');
+      await stop('SIGKILL').catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 
   try {
     await start();
-    const root = await rootConnection();
-    try {
-      const { user: su, password: sp } = LAB_SYNC_USER;
-      const { user: au, password: ap } = LAB_ADMIN_USER;
-      await root.query(`SET SESSION sql_log_bin = 0;
-        CREATE USER '${su}'@'127.0.0.1' IDENTIFIED BY '${sp}';
-        CREATE USER '${su}'@'localhost' IDENTIFIED BY '${sp}';
-        GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '${su}'@'127.0.0.1', '${su}'@'localhost';
-        CREATE USER '${au}'@'127.0.0.1' IDENTIFIED BY '${ap}';
-        CREATE USER '${au}'@'localhost' IDENTIFIED BY '${ap}';
-        GRANT ALL PRIVILEGES ON *.* TO '${au}'@'127.0.0.1', '${au}'@'localhost' WITH GRANT OPTION;`);
-    } finally {
-      await root.end();
-    }
   } catch (e) {
     await db.destroy();
     throw e;
   }
   return db;
-}
-
-function tailOf(file: string, lines = 30): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
