@@ -12,7 +12,8 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import { isSyncError, type SyncError } from '../../src/errors.ts';
 import { protocolErrorType } from '../../src/sink/kafka-errors.ts';
-import { KafkaSink, type KafkaSinkOptions, type SinkLogger, type SinkMessage } from '../../src/sink/kafka-sink.ts';
+import { KafkaSink, type KafkaSinkOptions, type SinkLogger } from '../../src/sink/kafka-sink.ts';
+import type { SinkMessage } from '../../src/sink/sink.ts';
 import { partitionFor } from '../../src/sink/partitioner.ts';
 import { ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
 
@@ -119,6 +120,34 @@ for (const { version, broker } of kafkaBrokers()) {
       return t;
     }
 
+    /**
+     * `topic` was not auto-created by what ran before (the lab brokers have
+     * auto.create.topics.enable=true: a metadata request naming a missing topic creates it).
+     * Waits, instead of sleeping, for a marker topic auto-created after it to show in the
+     * topic list: the broker creates topics in the order it is asked for them (KRaft: one
+     * controller queue; ZooKeeper: one topic-change handler), so by then one auto-created
+     * before would show too.
+     */
+    async function assertNotAutoCreated(topic: string, message: string): Promise<void> {
+      const marker = topicName('marker');
+      const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+      await producer.connect();
+      try {
+        // kafkajs retries while the auto-created topic has no leader yet.
+        await producer.send({ topic: marker, messages: [{ value: 'marker' }] });
+      } finally {
+        await producer.disconnect();
+      }
+      let listed = await admin.listTopics();
+      const deadline = Date.now() + 30_000;
+      while (!listed.includes(marker)) {
+        assert.ok(Date.now() < deadline, `the marker topic ${marker} did not show in the topic list`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        listed = await admin.listTopics();
+      }
+      assert.equal(listed.includes(topic), false, message);
+    }
+
     before(async () => {
       await admin.connect();
     });
@@ -141,8 +170,7 @@ for (const { version, broker } of kafkaBrokers()) {
       assert.match(e.message, /kafka\.createTopics: true/);
       assert.match(e.message, /create it/);
       // The lab brokers have auto.create.topics.enable=true: the check must not create it.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      assert.equal((await admin.listTopics()).includes(topic), false, 'the check created the topic');
+      await assertNotAutoCreated(topic, 'the check created the topic');
     });
 
     test('ensureTopics: creates a topic with 3 partitions and reports 3; an existing topic is kept as it is', async () => {
@@ -288,7 +316,7 @@ for (const { version, broker } of kafkaBrokers()) {
       const missing = await syncErrorOf(sink.send([{ topic: ghost, partition: 0, key: null, value: Buffer.from('d'), timestamp: ts }]));
       assert.equal(missing.code, 'KAFKA_TOPIC_MISSING');
       assert.match(missing.message, new RegExp(ghost));
-      assert.equal((await admin.listTopics()).includes(ghost), false, 'the send created the topic');
+      await assertNotAutoCreated(ghost, 'the send created the topic');
     });
 
     test('gzip with acks 1, and the idempotent producer with acks all, round-trip in order', async () => {
@@ -416,6 +444,11 @@ class FakeBroker {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves once no client connection is open. */
+  async idle(): Promise<void> {
+    while (this.sockets.size > 0) await new Promise((resolve) => [...this.sockets][0]!.once('close', resolve));
   }
 
   async stop(): Promise<void> {
@@ -549,9 +582,14 @@ describe('KafkaSink against a fake broker', { timeout: 60_000 }, () => {
         assert.match(e.message, new RegExp(`SASL ${mechanism.toUpperCase()} authentication as user "acct-group" failed`));
         assert.match(e.message, new RegExp(address));
         assert.ok(!e.message.includes(PASSWORD));
-        // No retry loop: one authentication, also a while later.
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // Not retried: connect() rejects only once kafkajs' retrier gives up, so a retried
+        // refusal would have authenticated more than once by now.
         assert.equal(fake.saslAuthentications, 1, `${mechanism}: authentications`);
+        // Nor left retrying behind the rejection: once the sink is disconnected and the fake
+        // broker has seen every connection close, there was still one authentication.
+        await sink.disconnect();
+        await withTimeout(fake.idle(), 10_000, 'the sink closing its connections');
+        assert.equal(fake.saslAuthentications, 1, `${mechanism}: authentications after the disconnect`);
         assert.ok(!text().includes(PASSWORD), 'the password reached the log');
       } finally {
         await sink.disconnect();
