@@ -606,7 +606,7 @@ async function latencyRun(admin: mysql.Connection, db: string, r: number): Promi
     const benchCpu = (ownCpu.user + ownCpu.system) / 1e4 / workloadSeconds;
     const deadline = Date.now() + 60_000;
     while (received < total && Date.now() < deadline) await sleep(50);
-    if (received < total) throw new Error(`latency: ${received} of ${total} rows arrived`);
+    if (received < total) throw new Error(`latency: ${received} of ${total} rows arrived; the sync (exit ${sync.proc.exitCode}):\n${sync.output.slice(-3000)}`);
     const measured = Float64Array.from(latency.subarray(WARMUP_SECONDS * latencyRate + 1)).sort();
     const res = { p50: percentile(measured, 0.5), p99: percentile(measured, 0.99), p999: percentile(measured, 0.999), max: measured[measured.length - 1]! };
     log(`  latency run ${r}: ${fmt(total)} rows in ${workloadSeconds.toFixed(1)} s (${WARMUP_SECONDS} s warm-up, tick ${tickMs} ms), measured ${fmt(measured.length)}: ` +
