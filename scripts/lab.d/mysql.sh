@@ -87,6 +87,9 @@ mysql_up() {
       || die "mysql: mysqld --initialize-insecure failed; see ${MYSQL_DIR#$ROOT/}/install.log"
   fi
   port_open "$MYSQL_PORT" && die "port $MYSQL_PORT is taken by another process; stop it or change MYSQL_PORT in scripts/lab.d/ports.env"
+  # A killed mysqld leaves its socket's lock file naming its pid, and mysqld refuses to start
+  # while that pid exists, which an unreaped zombie still does; no mysqld of ours runs (above).
+  rm -f "$MYSQL_SOCKET.lock"
   local tls_opt=()
   source_tls "$MYSQL_TLS_DIR" mysql MySQL && tls_opt=(--ssl-ca="$MYSQL_TLS_DIR/ca.pem" --ssl-cert="$MYSQL_TLS_DIR/server.pem" --ssl-key="$MYSQL_TLS_DIR/server.key")
   start_component mysql "$MYSQL_LIBS/ld-linux-x86-64.so.2" --library-path "$MYSQL_LIBS" "$MYSQL_ROOT/usr/sbin/mysqld" \
