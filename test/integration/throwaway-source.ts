@@ -59,9 +59,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** True while the process runs (a zombie counts as gone, as in scripts/lab.d/common.sh). */
+/**
+ * True while any thread of the process runs. A zombie leader counts as gone only once its other
+ * threads have exited too: until then its files (the listening socket) stay open, and a
+ * killed server with threads still in the kernel (InnoDB's I/O) would hold its port.
+ */
 function alive(pid: number): boolean {
   try {
+    const threads = fs.readdirSync(`/proc/${pid}/task`);
+    if (threads.length > 1) return true;
     const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
     return state !== 'Z' && state !== 'X';
   } catch {
