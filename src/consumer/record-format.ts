@@ -154,28 +154,43 @@ const BINARY_OBJECT = 'com.alibaba.dts.formats.avro.BinaryObject';
 
 /**
  * The decoded record with every text value decoded by its charset. A Character value
- * names its charset; a TEXT value (BinaryObject) names none (the DTS schema has no field
- * for it), so it is shown as UTF-8 when its bytes are UTF-8, and otherwise as the hex of
- * its bytes (the exact value) rather than as UTF-8 replacement characters.
+ * names its charset; a TEXT value (BinaryObject) names none in the DTS schema, so our
+ * records name the charsets of TEXT columns that are not UTF-8 in the tag `text_charsets`
+ * (docs/format.md). A TEXT value without one (records of other producers) is shown as
+ * UTF-8 when its bytes are UTF-8, and otherwise as the hex of its bytes (the exact value)
+ * rather than as UTF-8 replacement characters.
  */
 export function withCharsetText(r: ConsumedRecord): ConsumedRecord['record'] {
   const before = Array.isArray(r.raw.beforeImages) ? (r.raw.beforeImages as readonly DtsImageValue[]) : null;
   const after = Array.isArray(r.raw.afterImages) ? (r.raw.afterImages as readonly DtsImageValue[]) : null;
   if (before === null && after === null) return r.record;
+  const textCharsets = parseTextCharsets(r.raw.tags?.text_charsets);
   const columns = r.record.columns.map((c, i) => {
-    const b = before === null ? c.before : textOf(before[i], c.before);
-    const a = after === null ? c.after : textOf(after[i], c.after);
+    const charset = textCharsets?.[c.name];
+    const b = before === null ? c.before : textOf(before[i], c.before, charset);
+    const a = after === null ? c.after : textOf(after[i], c.after, charset);
     return b === c.before && a === c.after ? c : { ...c, before: b, after: a };
   });
   return { ...r.record, columns };
 }
 
-function textOf(item: DtsImageValue | undefined, rendered: string | null): string | null {
+function parseTextCharsets(tag: string | undefined): { readonly [column: string]: string } | null {
+  if (tag === undefined) return null;
+  try {
+    const v = JSON.parse(tag) as unknown;
+    return v !== null && typeof v === 'object' ? (v as { [column: string]: string }) : null;
+  } catch {
+    return null;
+  }
+}
+
+function textOf(item: DtsImageValue | undefined, rendered: string | null, textCharset?: string): string | null {
   if (item === null || item === undefined) return rendered;
   const character = (item as { [CHARACTER]?: { charset: string; value: Buffer } })[CHARACTER];
   if (character !== undefined) return decodeMysqlText(character.charset, character.value);
   const object = (item as { [BINARY_OBJECT]?: { type: string; value: Buffer } })[BINARY_OBJECT];
   if (object !== undefined && object.type === 'TEXT') {
+    if (textCharset !== undefined) return decodeMysqlText(textCharset, object.value);
     return isUtf8(object.value) ? object.value.toString('utf8') : object.value.toString('hex').toUpperCase();
   }
   return rendered;

@@ -17,6 +17,13 @@ export interface TablePlan {
   readonly fields: readonly DtsField[];
   readonly mappers: readonly ValueMapper[];
   readonly pkUkInfo: string;
+  /**
+   * Tag `text_charsets`: `{"notes":"latin1"}` for the TEXT columns whose charset is not a
+   * UTF-8 or ASCII one; null when there are none. A TEXT value is a BinaryObject, which
+   * names no charset (CHAR/VARCHAR values carry theirs): without it a consumer cannot tell
+   * latin1 bytes from UTF-8. An extra tag, which DTS consumers ignore.
+   */
+  readonly textCharsets: string | null;
 }
 
 // Keyed by the schema object: a schema change brings a new TableSchema and so a new plan.
@@ -53,6 +60,7 @@ function buildRowRecord(event: RowChangeEvent, ctx: BuildContext): DtsRecord {
     processTimestamps: null,
     tags: {
       pk_uk_info: plan.pkUkInfo,
+      ...(plan.textCharsets === null ? {} : { text_charsets: plan.textCharsets }),
       thread_id: String(source.threadId),
       server_id: String(source.serverId),
       readerThroughoutTime: millisText(ctx.readerTimestampMs),
@@ -106,6 +114,7 @@ export function planFor(table: TableSchema): TablePlan {
       ),
       mappers: table.columns.map((c) => mapperFor(table, c)),
       pkUkInfo: pkUkInfo(table),
+      textCharsets: textCharsets(table),
     };
     plans.set(table, plan);
   }
@@ -147,6 +156,14 @@ function mapImage(plan: TablePlan, table: TableSchema, values: readonly ColumnVa
 function pkUkInfo(table: TableSchema): string {
   const keys = table.primaryKey ? [table.primaryKey, ...table.uniqueKeys] : table.uniqueKeys;
   return `{${keys.map((k) => `${JSON.stringify(k.name)}:${JSON.stringify(k.columns)}`).join(',')}}`;
+}
+
+const TEXT_TYPES = new Set(['tinytext', 'text', 'mediumtext', 'longtext']);
+const UTF8_READABLE = new Set(['utf8mb4', 'utf8mb3', 'utf8', 'ascii']);
+
+function textCharsets(table: TableSchema): string | null {
+  const odd = table.columns.filter((c) => TEXT_TYPES.has(c.type) && c.charset !== null && !UTF8_READABLE.has(c.charset));
+  return odd.length === 0 ? null : `{${odd.map((c) => `${JSON.stringify(c.name)}:${JSON.stringify(c.charset === 'utf8mb3' ? 'utf8' : c.charset)}`).join(',')}}`;
 }
 
 /** A `.` inside a database or table name would split objectName in the wrong place. */

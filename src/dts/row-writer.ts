@@ -78,6 +78,7 @@ function directPlan(table: TableSchema): DirectPlan {
 }
 
 const TAG_PK_UK_INFO = stringBytes('pk_uk_info');
+const TAG_TEXT_CHARSETS = stringBytes('text_charsets');
 const TAG_THREAD_ID = stringBytes('thread_id');
 const TAG_SERVER_ID = stringBytes('server_id');
 const TAG_READER_TIME = stringBytes('readerThroughoutTime');
@@ -197,10 +198,14 @@ function writeMiddle(w: AvroWriter, d: DirectPlan, version: string, operation: s
   w.writeByte(2);
   w.writeRepeatedString(plan.objectName, 'objectName');
   w.writeByte(0); // processTimestamps
-  // tags: the four keys of buildRowRecord, in its order
-  w.writeByte(8);
+  // tags: the keys of buildRowRecord, in its order (text_charsets only for some tables)
+  w.writeByte(plan.textCharsets === null ? 8 : 10);
   w.writeRaw(TAG_PK_UK_INFO);
   w.writeRepeatedString(plan.pkUkInfo, 'tags.pk_uk_info');
+  if (plan.textCharsets !== null) {
+    w.writeRaw(TAG_TEXT_CHARSETS);
+    w.writeString(plan.textCharsets, 'tags.text_charsets');
+  }
   w.writeRaw(TAG_THREAD_ID);
   d.middle = w.copySince(offset);
   d.middleVersion = version;

@@ -90,7 +90,7 @@ test('json: one line, every value exact, character bytes in hex, longs as string
   assert.equal(ddl.key, null);
 });
 
-test('text is decoded by the charset the record names, with MySQL’s own tables; TEXT without one', () => {
+test('text is decoded by the charset the record names, with MySQL’s own tables; TEXT by the text_charsets tag, or without one', () => {
   const charsets: TableSchema = {
     database: 'shop',
     table: 'texts',
@@ -120,10 +120,16 @@ test('text is decoded by the charset the record names, with MySQL’s own tables
     Buffer.from('636166e9', 'hex'), // latin1 café: not UTF-8
   ];
   const r = consumed({ kind: 'row', operation: 'INSERT', table: charsets, before: null, after: values, source });
+  // Our records name the charset of TEXT columns that are not UTF-8.
+  assert.equal(r.raw.tags.text_charsets, '{"t_latin1":"latin1"}');
   const json = JSON.parse(formatJson(r)) as JsonRecord;
-  assert.deepEqual(json.columns.map((c) => c.after), ['1', 'café €\u0081', 'ÄÖÅ', 'é', 'Č', '日本', 'é😀', 'çà 😀', '636166E9']);
+  assert.deepEqual(json.columns.map((c) => c.after), ['1', 'café €\u0081', 'ÄÖÅ', 'é', 'Č', '日本', 'é😀', 'çà 😀', 'café']);
   assert.equal(json.columns[1]!.afterHex, '636166E9208081');
   const text = formatText(r, { maxValueChars: 0 });
   assert.match(text, /^ {2}l1 +MYSQL_TYPE_VAR_STRING +café €\u0081$/m);
-  assert.match(text, /^ {2}t_latin1 +MYSQL_TYPE_BLOB +636166E9$/m);
+  assert.match(text, /^ {2}t_latin1 +MYSQL_TYPE_BLOB +café$/m);
+  // A record without the tag (another producer's): UTF-8 when it is, else the hex of the bytes.
+  const { text_charsets: _dropped, ...otherTags } = r.raw.tags;
+  const other = { ...r, raw: { ...r.raw, tags: otherTags } };
+  assert.deepEqual((JSON.parse(formatJson(other)) as JsonRecord).columns.slice(-2).map((c) => c.after), ['çà 😀', '636166E9']);
 });

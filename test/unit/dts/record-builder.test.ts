@@ -4,7 +4,7 @@ import { SyncError } from '../../../src/errors.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../../../src/model/change-event.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
 import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
-import { encodeRecord } from '../../../src/dts/encoder.ts';
+import { encodeEvent, encodeRecord } from '../../../src/dts/encoder.ts';
 import { buildRecord } from '../../../src/dts/record-builder.ts';
 import { column } from '../../fixtures/column.ts';
 
@@ -166,5 +166,29 @@ describe('buildRecord for a table it cannot map', () => {
       () => buildRecord({ ...insert, table: noCharset, after: [Buffer.from('x')] }, ctx),
       (e: unknown) => e instanceof SyncError && e.code === 'ENCODE_FAILED' && /^a\.b\.t\.c: column v \(varchar\).*charset/.test(e.message),
     );
+  });
+});
+
+describe('text_charsets', () => {
+  const latin: TableSchema = {
+    ...table,
+    columns: [...table.columns, col('old', 'mediumtext', { charset: 'latin1' }), col('mb3', 'text', { charset: 'utf8mb3' }), col('bin', 'blob', { charset: 'binary' })],
+  };
+  const event: RowChangeEvent = { ...insert, table: latin, after: [...row, Buffer.from('636166e9', 'hex'), Buffer.from('x'), Buffer.from([0])] };
+
+  it('names the charsets of TEXT columns that are not UTF-8, after pk_uk_info; none when every TEXT is UTF-8', () => {
+    const r = buildRecord(event, ctx);
+    assert.deepEqual(Object.keys(r.tags), ['pk_uk_info', 'text_charsets', 'thread_id', 'server_id', 'readerThroughoutTime']);
+    assert.equal(r.tags.text_charsets, '{"old":"latin1"}');
+    assert.equal(buildRecord(insert, ctx).tags.text_charsets, undefined);
+  });
+
+  it('the fast row path writes the same bytes as the general writer of the built record', () => {
+    for (const e of [event, { ...event, operation: 'DELETE' as const, before: event.after, after: null }]) {
+      const fast = Buffer.from(encodeEvent(e, ctx));
+      const general = Buffer.from(encodeRecord(buildRecord(e, ctx)));
+      assert.ok(fast.equals(general), e.operation);
+      assert.equal(renderRecord(decodeRecord(fast)).tags.text_charsets, '{"old":"latin1"}');
+    }
   });
 });
