@@ -20,10 +20,8 @@
  * bytes (checkpointed as is) and written back into SQL as literals of the column's own
  * type and collation, so that `>` compares exactly as ORDER BY sorts.
  */
-import { digitsAt } from '../dts/ascii-number.ts';
-import type { TemporalValue, TimestampValue } from '../model/column-value.ts';
 import type { ColumnSchema, IndexSchema, TableSchema } from '../model/table-schema.ts';
-import { daysFromCivil } from '../source/zongji-exact-rows.ts';
+import { parseTemporalBytes, type TemporalType } from '../model/temporal-text.ts';
 import type { RawValue } from '../source/zongji-exact-rows.ts';
 
 /** What the chunk queries need to know of a table besides its schema. */
@@ -230,12 +228,8 @@ export function rawValueAt(c: ColumnSchema, buf: Buffer, s: number, e: number): 
       for (let i = 0; bits > 0n; i++, bits >>= 1n) if (bits & 1n) labels.push(c.values?.[i] ?? String(i + 1));
       return labels.join(',');
     }
-    case 'datetime':
-      return datetimeBytes(buf, s, e) ?? temporalText(c, buf.toString('latin1', s, e));
-    case 'date': case 'time': case 'year':
-      return temporalText(c, buf.toString('latin1', s, e));
-    case 'timestamp':
-      return timestampText(c, buf.toString('latin1', s, e));
+    case 'datetime': case 'date': case 'time': case 'year': case 'timestamp':
+      return temporalAt(c, c.type, buf, s, e);
     case 'geometry': case 'point': case 'linestring': case 'polygon': case 'multipoint':
     case 'multilinestring': case 'multipolygon': case 'geometrycollection':
       // The stored form: a 4-byte SRID, then WKB; the binlog reader drops the SRID too.
@@ -265,61 +259,9 @@ function integerText(f: Buffer, s: number, e: number): bigint {
   return BigInt(negative ? -v : v);
 }
 
-/** `YYYY-MM-DD HH:MM:SS[.f…]` read from buf[s, e), without a string or a regex; null when the shape differs. */
-function datetimeBytes(f: Buffer, s: number, e: number): TemporalValue | null {
-  const n = e - s;
-  if (n < 19 || f[s + 4] !== 0x2d || f[s + 7] !== 0x2d || f[s + 10] !== 0x20 || f[s + 13] !== 0x3a || f[s + 16] !== 0x3a) return null;
-  let micros = 0;
-  if (n > 19) {
-    if (f[s + 19] !== 0x2e || n > 26) return null;
-    const frac = digitsAt(f, s + 20, n - 20);
-    if (frac < 0) return null;
-    micros = frac * 10 ** (26 - n);
-  }
-  const y = digitsAt(f, s, 4), mo = digitsAt(f, s + 5, 2), d = digitsAt(f, s + 8, 2), h = digitsAt(f, s + 11, 2), mi = digitsAt(f, s + 14, 2), sec = digitsAt(f, s + 17, 2);
-  if ((y | mo | d | h | mi | sec) < 0) return null;
-  return temporal(false, y, mo, d, h, mi, sec, micros);
-}
-
-function temporal(negative: boolean, year: number | null, month: number | null, day: number | null,
-  hour: number | null, minute: number | null, second: number | null, micros: number | null): TemporalValue {
-  return { kind: 'temporal', negative, year, month, day, hour, minute, second, micros };
-}
-
-function micros(f: string | undefined): number {
-  return f ? Number(f.padEnd(6, '0')) : 0;
-}
-
-function temporalText(c: ColumnSchema, text: string): TemporalValue {
-  const bad = () => new Error(`column ${c.name} (${c.type}) has an unexpected value ${JSON.stringify(text)}`);
-  switch (c.type) {
-    case 'year': {
-      if (!/^\d{4}$/.test(text)) throw bad();
-      return temporal(false, Number(text), null, null, null, null, null, null);
-    }
-    case 'date': {
-      const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(text);
-      if (!m) throw bad();
-      return temporal(false, Number(m[1]), Number(m[2]), Number(m[3]), null, null, null, null);
-    }
-    case 'time': {
-      const m = /^(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
-      if (!m) throw bad();
-      return temporal(m[1] === '-', null, null, null, Number(m[2]), Number(m[3]), Number(m[4]), micros(m[5]));
-    }
-    default: {
-      const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
-      if (!m) throw bad();
-      return temporal(false, Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), micros(m[7]));
-    }
-  }
-}
-
-/** A TIMESTAMP printed in UTC, as epoch seconds and microseconds; the zero timestamp is 0/0. */
-function timestampText(c: ColumnSchema, text: string): TimestampValue {
-  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
-  if (!m) throw new Error(`column ${c.name} (timestamp) has an unexpected value ${JSON.stringify(text)}`);
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  if (y === 0) return { kind: 'timestamp', epochSeconds: 0, micros: 0 };
-  return { kind: 'timestamp', epochSeconds: daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s, micros: micros(m[7]) };
+/** A temporal column's text (TIMESTAMP printed in UTC) as its exact value (src/model/temporal-text.ts). */
+function temporalAt(c: ColumnSchema, type: TemporalType, buf: Buffer, s: number, e: number): RawValue {
+  const v = parseTemporalBytes(type, buf, s, e);
+  if (v === null) throw new Error(`column ${c.name} (${c.type}) has an unexpected value ${JSON.stringify(buf.toString('latin1', s, e))}`);
+  return v;
 }

@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import type { DecodedColumn } from '../dts/decoder.ts';
 import type { ColumnSchema, ColumnType } from '../model/table-schema.ts';
+import { parseTemporalText } from '../model/temporal-text.ts';
 
 /** A canonical value: text, bytes, or SQL NULL. */
 export type Canonical = string | Buffer | null;
@@ -98,11 +99,16 @@ function floatBytes(text: string, width: 4 | 8): Canonical {
   return out;
 }
 
-/** `12:00:00.500` → `12:00:00.500000`; `12:00:00.000` → `12:00:00` (the decoder's convention). */
+/**
+ * `12:00:00.500` → `12:00:00.500000`; `12:00:00.000` → `12:00:00` (the decoder's convention),
+ * for TIME and DATETIME/TIMESTAMP text (src/model/temporal-text.ts); other text is left as it is.
+ */
 export function normalizeFraction(text: string): string {
-  const m = /^(.*\d)\.(\d+)$/.exec(text);
-  if (!m) return text;
-  return /^0+$/.test(m[2]!) ? m[1]! : `${m[1]}.${m[2]!.padEnd(6, '0')}`;
+  const v = parseTemporalText(text.includes(' ') ? 'datetime' : 'time', text);
+  if (v === null || v.kind !== 'temporal') return text;
+  const dot = text.indexOf('.');
+  const whole = dot < 0 ? text : text.slice(0, dot);
+  return v.micros ? `${whole}.${String(v.micros).padStart(6, '0')}` : whole;
 }
 
 /** The key of a row: a JSON array of its key columns' canonical values (bytes as 0x hex). */
