@@ -24,6 +24,11 @@ export interface TransactionInfo {
   /** UNIX seconds */
   readonly commitTimestamp: number;
   readonly serverId: number;
+  /**
+   * The session thread that wrote the transaction: its BEGIN query event's thread id
+   * (MySQL writes one; MariaDB's GTID event stands for BEGIN and carries none: 0).
+   */
+  readonly threadId: number;
 }
 
 export interface BinlogRowsEvent {
@@ -281,6 +286,7 @@ export class BinlogReader {
           gtid: evt.gtid ?? null,
           commitTimestamp: Math.floor(evt.timestamp / 1000),
           serverId: Number(evt.serverId ?? 0),
+          threadId: 0,
         };
         return;
       case 'tablemap':
@@ -309,7 +315,13 @@ export class BinlogReader {
       case 'query': {
         const sql = (evt.query ?? '').trim();
         const upper = sql.toUpperCase();
-        if (upper === 'BEGIN' || upper.startsWith('XA START') || upper.startsWith('XA END') || upper.startsWith('SAVEPOINT')) return;
+        if (upper === 'BEGIN' || upper.startsWith('XA START')) {
+          // The thread that runs the transaction: row events carry none, so its rows take this one.
+          const tx = this.currentTx(evt);
+          this.tx = { ...tx, threadId: Number(evt.slaveProxyId ?? 0) };
+          return;
+        }
+        if (upper.startsWith('XA END') || upper.startsWith('SAVEPOINT')) return;
         if (upper === 'COMMIT' || upper === 'ROLLBACK' || upper.startsWith('XA COMMIT') || upper.startsWith('XA ROLLBACK')) {
           this.commit(evt);
           return;
@@ -370,6 +382,7 @@ export class BinlogReader {
         gtid: evt.gtid ?? null,
         commitTimestamp: Math.floor(evt.timestamp / 1000),
         serverId: 0,
+        threadId: 0,
       };
     }
     return this.tx;
