@@ -42,3 +42,14 @@ export interface DdlEvent {
 }
 
 export type ChangeEvent = RowChangeEvent | DdlEvent;
+
+/**
+ * The SourceInfo of the records a full-data sync copies (INIT rows and their table's schema
+ * record), the initial sync's and the streamed copy's alike: the binlog position and GTID of
+ * the watermark the rows were read at (every commit before it is in them), the source's
+ * server_id, and when the rows were read (UNIX seconds).
+ */
+export function initSource(watermark: BinlogPosition & { readonly gtid: string | null }, serverId: number, readAtSeconds: number): SourceInfo {
+  const position: BinlogPosition = { file: watermark.file, position: watermark.position };
+  return { position, transactionStart: position, commitTimestamp: readAtSeconds, serverId, threadId: 0, gtid: watermark.gtid };
+}

@@ -6,7 +6,7 @@
  */
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { emptyCheckpoint, lockCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/index.ts';
 import { readTlsFiles } from '../config/tls-files.ts';
@@ -21,6 +21,7 @@ import { ServerIdLock } from '../source/server-id-lock.ts';
 import { binlogPositionAt } from '../source/binlog-seek.ts';
 import { assertPrecheck } from '../precheck/precheck.ts';
 import { planSnapshot, runFullSync } from '../snapshot/full-sync.ts';
+import { sourceServerId } from '../snapshot/snapshot-source.ts';
 import { recordCheckpoint, recordError, recordReconnect, setSourceConnected, sinkObserver } from '../ops/metrics.ts';
 import { watchBinlogLag } from './binlog-lag.ts';
 import { selectedTables } from './selected-tables.ts';
@@ -213,11 +214,6 @@ async function runOnce(config: SyncConfig, log: Logger, signal: AbortSignal, che
 
 function topicOptions(config: SyncConfig) {
   return { create: config.kafka.createTopics, partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.topicReplicationFactor };
-}
-
-async function sourceServerId(conn: Connection): Promise<number> {
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@server_id AS id');
-  return Number(rows[0]?.id ?? 0);
 }
 
 /** The finished snapshot's per-table low watermarks, for the stream to drop what the snapshot holds. */

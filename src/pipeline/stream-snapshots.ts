@@ -8,34 +8,33 @@
 import type { Connection } from 'mysql2/promise';
 import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
-import { topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/output-format.ts';
+import type { SyncConfig } from '../config/index.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions } from '../model/binlog-position.ts';
-import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
-import type { Sink, SinkMessage } from '../sink/sink.ts';
-import { partitionFor } from '../sink/partitioner.ts';
+import type { RowChangeEvent } from '../model/change-event.ts';
+import { messageKey } from '../route/message-key.ts';
+import type { RecordRouter } from '../route/record-router.ts';
+import type { SinkMessage } from '../sink/sink.ts';
 import { connectSource } from '../source/source-inspector.ts';
-import { normalizeRow } from '../source/row-normalizer.ts';
-import { type ChunkTable, rawRow } from '../snapshot/chunk-query.ts';
 import { SnapshotProgress } from '../snapshot/progress.ts';
-import { estimateRows, prepareSnapshotConnection, readChunkTable, showCreateTable, type ChunkEnd } from '../snapshot/snapshot-source.ts';
+import { initRecords, schemaMessage } from '../snapshot/snapshot-records.ts';
+import {
+  consistentBinlogPosition, estimateRows, prepareSnapshotConnection, readChunkTable, showCreateTable, sourceServerId, type ChunkEnd,
+} from '../snapshot/snapshot-source.ts';
 import { ChunkReconciler, runStreamSnapshot } from '../snapshot/stream-snapshot.ts';
-import { messageKey } from './message-key.ts';
 import { sourceConnection } from '../config/source-connection.ts';
 
 export interface StreamSnapshotHost {
   config(): SyncConfig;
   readonly logger: Logger;
   readonly checkpoint: CheckpointWriter;
-  readonly sink: Sink;
-  readonly sourceVersion: string;
+  /** the session's router: the copies' records take its topics, keys, partitions, ids and oversize policy */
+  readonly router: RecordRouter;
   /** the last transaction boundary handed on, or null while inside a transaction */
   boundary(): BinlogPosition | null;
   /** pushes records into the stream now (at a boundary); `onAcked` runs once they are acknowledged */
   emit(messages: SinkMessage[], onAcked: () => void): void;
-  partitions(topic: string): number;
   fail(e: SyncError): void;
 }
 
@@ -108,10 +107,12 @@ export class StreamSnapshots {
       copy.connection = await connectSource(sourceConnection(config));
       await prepareSnapshotConnection(copy.connection);
       const chunkTable = await readChunkTable(copy.connection, database, table);
-      const topic = topicFor(config, database, table);
+      const serverId = await sourceServerId(copy.connection);
       if (config.snapshot.schema && !state.schemaSent) {
-        const sql = await showCreateTable(copy.connection, chunkTable.schema);
-        await this.whenAtBoundary(() => this.host.emit([this.schemaMessage(chunkTable, topic, sql)], () => {}));
+        // Read at a watermark of its own, as the chunks are.
+        const watermark = await consistentBinlogPosition(copy.connection);
+        const schema = schemaMessage(this.host.router, chunkTable, await showCreateTable(copy.connection, chunkTable.schema), watermark, serverId, WHERE);
+        await this.whenAtBoundary(() => this.host.emit(schema ? [schema] : [], () => {}));
         state = { ...state, schemaSent: true };
         this.saveState(state, true);
       }
@@ -126,7 +127,7 @@ export class StreamSnapshots {
         chunkRows: config.snapshot.chunkRows,
         logger: this.host.logger,
         signal: this.abort.signal,
-        encode: (t, fields) => this.initRecord(t, fields),
+        encode: initRecords(this.host.router, serverId, WHERE),
         handOver: (chunk) => new Promise<void>((resolve) => {
           copy.pending = { ...chunk, handedOver: resolve };
           this.atBoundary();
@@ -193,30 +194,7 @@ export class StreamSnapshots {
     const others = current.tables.filter((t) => t.database !== state.database || t.table !== state.table);
     this.host.checkpoint.setSnapshot({ ...current, tables: [...others, state] }, now);
   }
-
-  private sourceInfo(): SourceInfo {
-    const at = this.host.boundary() ?? this.host.checkpoint.position ?? { file: 'unknown.000001', position: 4 };
-    return { position: at, transactionStart: at, commitTimestamp: Math.floor(Date.now() / 1000), serverId: 0, threadId: 0, gtid: null };
-  }
-
-  private initRecord(t: ChunkTable, fields: (Buffer | null)[]): { key: string; record: SinkMessage } {
-    const config = this.host.config();
-    const { schema } = t;
-    const now = Date.now();
-    const change: RowChangeEvent = { kind: 'row', operation: 'INIT', table: schema, before: null, after: normalizeRow(schema, rawRow(schema, fields)), source: this.sourceInfo() };
-    const key = messageKey(change);
-    const topic = topicFor(config, schema.database, schema.table);
-    const value = encodeEvent(change, { id: this.host.checkpoint.nextId(), sourceVersion: this.host.sourceVersion, readerTimestampMs: now });
-    const partition = partitionFor(config.partitionPolicy, this.host.partitions(topic), { database: schema.database, table: schema.table, key });
-    return { key: key ? key.toString('latin1') : '', record: { topic, partition, key, value, timestamp: String(now) } };
-  }
-
-  private schemaMessage(t: ChunkTable, topic: string, sql: string): SinkMessage {
-    const config = this.host.config();
-    const event: DdlEvent = { kind: 'ddl', database: t.schema.database, sql, source: this.sourceInfo() };
-    const now = Date.now();
-    const value = encodeEvent(event, { id: this.host.checkpoint.nextId(), sourceVersion: this.host.sourceVersion, readerTimestampMs: now });
-    const partition = partitionFor(config.partitionPolicy, this.host.partitions(topic), { database: t.schema.database, table: t.schema.table, key: null });
-    return { topic, partition, key: null, value, timestamp: String(now) };
-  }
 }
+
+/** Where an oversize report places a copied row. */
+const WHERE = 'the full-data sync of a table added while streaming';

@@ -11,26 +11,23 @@
 import type { Connection } from 'mysql2/promise';
 import { type CheckpointRunState, CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import { matchesObject, topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/output-format.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
 import type { DdlEvent, RowChangeEvent, SourceInfo } from '../model/change-event.ts';
+import { RecordRouter } from '../route/record-router.ts';
 import type { TableSchema } from '../model/table-schema.ts';
 import type { Sink, SinkMessage } from '../sink/sink.ts';
-import { partitionFor } from '../sink/partitioner.ts';
 import { BinlogReader, type BinlogDdlEvent, type BinlogEvent, type BinlogRowsEvent } from '../source/binlog-reader.ts';
 import { normalizeRow } from '../source/row-normalizer.ts';
 import { readTableSchema } from '../source/schema-reader.ts';
 import { resolveTableSchema, type TableMapInfo } from '../source/table-schema-resolver.ts';
 import type { RawValue } from '../source/zongji-exact-rows.ts';
 import type { SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
-import { ddlTarget } from './ddl-target.ts';
+import { ddlDatabases, ddlTarget } from './ddl-target.ts';
 import { StreamSnapshots } from './stream-snapshots.ts';
 import { selectedTables } from './selected-tables.ts';
 import { InFlight } from './in-flight.ts';
-import { messageKey } from './message-key.ts';
-import { OversizedRecords } from './oversized-record.ts';
 import { sourceConnection } from '../config/source-connection.ts';
 import { observeQueue, recordBinlogEvent, recordRowsRead } from '../ops/metrics.ts';
 
@@ -84,21 +81,24 @@ export class SyncSession {
   private settle: ((e: SyncError | null) => void) | null = null;
   private readonly started = Date.now();
   records = 0;
-  private readonly oversized: OversizedRecords;
+  /** topic, key, partition and oversize policy of every record this session sends */
+  private readonly router: RecordRouter;
   lastEventPosition: BinlogPosition | null = null;
 
   constructor(o: SyncSessionOptions) {
     this.o = o;
     this.log = o.logger;
-    this.oversized = new OversizedRecords(() => this.o.config, o.sink, o.logger, 'in this session');
+    this.router = new RecordRouter({
+      config: () => this.o.config, sink: o.sink, logger: o.logger, scope: 'in this session',
+      partitions: (topic) => this.partitions.get(topic) ?? 1, sourceVersion: o.sourceVersion, nextId: () => o.checkpoint.nextId(),
+    });
     this.inFlight = new InFlight(o.start.binlog ? { position: o.start.binlog, gtid: o.start.binlog.gtid } : null);
     this.boundaryAt = o.start.binlog;
     this.streamSnapshots = new StreamSnapshots({
       config: () => this.o.config,
       logger: o.logger,
       checkpoint: o.checkpoint,
-      sink: o.sink,
-      sourceVersion: o.sourceVersion,
+      router: this.router,
       boundary: () => this.boundaryAt,
       emit: (messages, onAcked) => {
         for (const m of messages) this.push(m);
@@ -107,7 +107,6 @@ export class SyncSession {
         this.atBoundary = this.batch.messages.length;
         if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
       },
-      partitions: (topic) => this.partitions.get(topic) ?? 1,
       fail: (e) => this.fail(e),
     });
   }
@@ -268,14 +267,13 @@ export class SyncSession {
     if (watermark && compareBinlogPositions(e.position, watermark) <= 0) return;
     recordRowsRead(e.database, e.table, 'binlog', e.rows.length);
     const schema = this.schemaFor(e);
-    const topic = topicFor(config, e.database, e.table);
-    const partitionCount = this.partitions.get(topic) ?? 1;
+    const route = this.router.table(e.database, e.table);
     const source: SourceInfo = {
       position: e.position,
       transactionStart: e.transaction.start,
       commitTimestamp: e.transaction.commitTimestamp,
       serverId: e.transaction.serverId,
-      threadId: 0,
+      threadId: e.transaction.threadId,
       gtid: e.transaction.gtid,
     };
     const timestamp = String(e.transaction.commitTimestamp * 1000);
@@ -292,30 +290,28 @@ export class SyncSession {
         after: e.operation === 'DELETE' ? null : normalizeRow(schema, pair ? pair.after : image),
         source,
       };
-      const value = encodeEvent(change, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs });
-      const k = messageKey(change);
+      const message = this.router.message(change, route, readerTimestampMs, timestamp);
       if (underCopy) this.streamSnapshots.observe(e.database, e.table, change);
-      if (!this.fits(topic, k, value, `${e.operation} of ${e.database}.${e.table}`, e.position)) continue;
-      const partition = partitionFor(config.partitionPolicy, partitionCount, { database: e.database, table: e.table, key: k });
-      this.push({ topic, partition, key: k, value, timestamp });
+      if (message) this.push(message);
     }
   }
 
   private onDdl(e: BinlogDdlEvent): void {
     const { config } = this.o;
     const target = ddlTarget(e.sql, e.database);
+    if (!target) return;
     const selectedDbs = new Set(config.objects.map((o) => o.database));
-    if (!target || !selectedDbs.has(target.database)) return;
-    if (target.renamedFrom && matchesObject(config.objects, target.renamedFrom.database, target.renamedFrom.table)) {
+    const databases = ddlDatabases(target).filter((d) => selectedDbs.has(d));
+    if (databases.length === 0) return;
+    for (const { from } of target.renames) {
+      if (!matchesObject(config.objects, from.database, from.table)) continue;
       this.log.warn({ sql: e.sql, position: formatBinlogPosition(e.position) },
-        `synced table ${target.renamedFrom.database}.${target.renamedFrom.table} was renamed; its new name is followed only if it is selected in objects`);
+        `synced table ${from.database}.${from.table} was renamed; its new name is followed only if it is selected in objects`);
     }
-    // Refresh what information_schema says of the database's selected tables, for the
+    // Refresh what information_schema says of the databases' selected tables, for the
     // rows that follow; the columns themselves come from the binlog's TableMaps.
-    this.refreshSchemas(target.database);
+    this.refreshSchemas(databases);
     if (!config.ddl.emit) return;
-    const table = target.table && matchesObject(config.objects, target.database, target.table) ? target.table : null;
-    const topic = table ? topicFor(config, target.database, table) : config.topics.default;
     const event: DdlEvent = {
       kind: 'ddl',
       database: target.database,
@@ -329,14 +325,14 @@ export class SyncSession {
         gtid: e.transaction.gtid,
       },
     };
-    const value = encodeEvent(event, { id: this.o.checkpoint.nextId(), sourceVersion: this.o.sourceVersion, readerTimestampMs: Date.now() });
-    if (!this.fits(topic, null, value, `DDL of ${target.database}`, e.position)) return;
-    const partition = partitionFor(config.partitionPolicy, this.partitions.get(topic) ?? 1, { database: target.database, table, key: null });
-    this.push({ topic, partition, key: null, value, timestamp: String(e.transaction.commitTimestamp * 1000) });
+    // Routed by the table it is about: a rename's new names first, then its old ones.
+    const route = this.router.ddl([target, ...target.renames.map((r) => r.to), ...target.renames.map((r) => r.from)]);
+    const message = this.router.message(event, route, Date.now(), String(e.transaction.commitTimestamp * 1000));
+    if (message) this.push(message);
   }
 
-  private refreshSchemas(database: string): void {
-    const keys = [...this.current.keys()].filter((k) => k.startsWith(`${database}\0`));
+  private refreshSchemas(databases: readonly string[]): void {
+    const keys = [...this.current.keys()].filter((k) => databases.some((d) => k.startsWith(`${d}\0`)));
     this.reader?.pause();
     Promise.all(keys.map(async (k) => {
       const [db, table] = k.split('\0') as [string, string];
@@ -347,11 +343,6 @@ export class SyncSession {
         this.current.set(k, null);
       }
     })).then(() => { if (!this.paused) this.reader?.resume(); }, (err) => this.fail(asSyncError(err)));
-  }
-
-  /** Whether a record can go to Kafka (kafka.oversizedRecord, oversized-record.ts); throws RECORD_TOO_LARGE for stop. */
-  private fits(topic: string, key: Buffer | null, value: Buffer, what: string, position: BinlogPosition): boolean {
-    return this.oversized.admit(topic, key, value, what, formatBinlogPosition(position));
   }
 
   private push(m: SinkMessage): void {
@@ -399,7 +390,7 @@ export class SyncSession {
 
   /** rows left out as too large for Kafka (kafka.oversizedRecord: skip) */
   get oversizedSkipped(): number {
-    return this.oversized.skipped;
+    return this.router.skipped;
   }
 
   get uptimeMs(): number {

@@ -10,9 +10,9 @@ import type { CheckpointPosition } from '../checkpoint/checkpoint-store.ts';
 import { outputFormat } from '../dts/output-format.ts';
 import type { EncodeContext } from '../dts/record-format.ts';
 import { isSyncError } from '../errors.ts';
-import type { RowChangeEvent, SourceInfo } from '../model/change-event.ts';
-import { messageKey } from '../pipeline/message-key.ts';
-import { partitionFor, type PartitionPolicy } from '../sink/partitioner.ts';
+import { initSource, type RowChangeEvent } from '../model/change-event.ts';
+import { integerKeyColumn, messageKey } from '../route/message-key.ts';
+import { partitionOf, type TableRoute } from '../route/record-router.ts';
 import { connectSource, type SourceConnectionOptions } from '../source/source-inspector.ts';
 import { normalizeRow, normalizeValue } from '../source/row-normalizer.ts';
 import type { ColumnValue } from '../model/column-value.ts';
@@ -21,16 +21,16 @@ import { type ChunkKey, type ChunkTable, rawRowOf, rawValueAt, type TextRow } fr
 import { type ChunkBuffers, type EncodedChunk, EncodedChunkWriter } from './encoded-chunk.ts';
 import { prepareSnapshotConnection, streamChunk } from './snapshot-source.ts';
 
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
-
 /** What every record of a table shares. */
 export interface ChunkTableContext {
   readonly table: ChunkTable;
+  /** the INIT records' source position and GTID (initSource) */
   readonly lowWatermark: CheckpointPosition;
   readonly sourceVersion: string;
+  /** the source's server_id */
   readonly serverId: number;
-  readonly partitionPolicy: PartitionPolicy;
-  readonly partitionCount: number;
+  /** topic and partitions of the table's records (src/route/record-router.ts, tableRoute) */
+  readonly route: TableRoute;
 }
 
 export type ToChunkWorker =
@@ -125,14 +125,16 @@ function withBuffers(o: SourceConnectionOptions): SourceConnectionOptions {
  * the fields' text (the output format's encodeInitText); a row it leaves takes encodeEvent
  * with its exact values.
  */
-class RowEncoder {
+export class RowEncoder {
   readonly writer: EncodedChunkWriter;
   schemaChanged = false;
   private readonly context: ChunkTableContext;
   private readonly event: RowChangeEvent;
   private readonly build: EncodeContext;
-  /** the one integer key column whose text is the Kafka key's digits, else -1 (messageKey) */
+  /** the one integer key column whose text is the Kafka key's digits, else -1 (integerKeyColumn) */
   private readonly integerKey: number;
+  /** the partition of every row when it does not depend on the key, else -1 (TableRoute) */
+  private readonly partition: number;
   private readonly keyColumns: readonly number[];
   private row: TextRow | null = null;
   private readonly valueAt = (i: number): ColumnValue => {
@@ -148,17 +150,15 @@ class RowEncoder {
   constructor(context: ChunkTableContext, limit: number, expectedBytes: number, spare: ChunkBuffers | null) {
     this.context = context;
     this.writer = new EncodedChunkWriter(limit, expectedBytes, spare);
-    const low = context.lowWatermark;
-    const source: SourceInfo = { position: low, transactionStart: low, commitTimestamp: Math.floor(this.now / 1000), serverId: context.serverId, threadId: 0, gtid: low.gtid };
+    const source = initSource(context.lowWatermark, context.serverId, Math.floor(this.now / 1000));
     const schema = context.table.schema;
     this.event = { kind: 'row', operation: 'INIT', table: schema, before: null, after: [], source };
     this.build = { id: 0n, sourceVersion: context.sourceVersion, readerTimestampMs: this.now };
     const key = rowKey(schema);
     this.keyColumns = key ? key.columns.map((name) => schema.columns.findIndex((c) => c.name === name)) : [];
-    // The key's bytes are only read here when the partition depends on them.
-    const keyedPartitions = context.partitionPolicy === 'primary-key' && context.partitionCount > 1;
-    const only = this.keyColumns.length === 1 ? schema.columns[this.keyColumns[0]!] : undefined;
-    this.integerKey = !keyedPartitions && only && INTEGER_TYPES.has(only.type) ? this.keyColumns[0]! : -1;
+    this.partition = context.route.partition;
+    // The key is written from the column's text when the partition does not depend on its bytes.
+    this.integerKey = this.partition >= 0 ? integerKeyColumn(schema) : -1;
   }
 
   add(row: TextRow): void {
@@ -170,13 +170,12 @@ class RowEncoder {
     this.row = row;
     const k = this.integerKey;
     // The common case: written into the chunk in place (its size bounded by the fields' bytes).
-    if (k >= 0 && this.writer.addInPlace(row.buf, row.starts[k]!, row.ends[k]!, 0, valueBound(row), this.writeValue)) return;
+    if (k >= 0 && this.writer.addInPlace(row.buf, row.starts[k]!, row.ends[k]!, this.partition, valueBound(row), this.writeValue)) return;
     const value = outputFormat.encodeInitText(this.event, row, this.build, this.valueAt)
       ?? outputFormat.encodeEvent({ ...this.event, after: normalizeRow(schema, rawRowOf(schema, row)) }, this.build);
-    if (k >= 0 && this.writer.addWithIntegerKey(row.buf, row.starts[k]!, row.ends[k]!, value, 0)) return;
+    if (k >= 0 && this.writer.addWithIntegerKey(row.buf, row.starts[k]!, row.ends[k]!, value, this.partition)) return;
     const key = this.messageKey(row);
-    const partition = partitionFor(this.context.partitionPolicy, this.context.partitionCount, { database: schema.database, table: schema.table, key });
-    this.writer.add(key, value, partition);
+    this.writer.add(key, value, partitionOf(this.context.route, key));
   }
 
   /** messageKey of the row: only its key columns' values are made. */

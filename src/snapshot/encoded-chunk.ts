@@ -14,6 +14,9 @@
 import type { SinkMessage } from '../sink/sink.ts';
 import { outputFormat } from '../dts/output-format.ts';
 import type { RecordIdStamping } from '../dts/record-format.ts';
+import { INTEGER_KEY_FRAME, isCanonicalInteger, writeIntegerKeyText } from '../route/message-key.ts';
+
+export { isCanonicalInteger };
 
 const ids: RecordIdStamping = outputFormat;
 /** The room left in front of a value for the head its id makes. */
@@ -74,10 +77,10 @@ export class EncodedChunkWriter {
   addWithIntegerKey(text: Buffer, s: number, e: number, value: Buffer, partition: number): boolean {
     if (!isCanonicalInteger(text, s, e)) return false;
     checkValue(value);
-    this.room(e - s + 4 + ID_ROOM + value.length - HEAD);
+    this.room(e - s + INTEGER_KEY_FRAME + ID_ROOM + value.length - HEAD);
     const at = this.nextRecord();
     this.offsets[at] = this.pos;
-    this.pos = writeIntegerKey(this.buf, this.pos, text, s, e);
+    this.pos = writeIntegerKeyText(this.buf, this.pos, text, s, e);
     this.offsets[at + 1] = this.pos;
     this.addValue(at, value, partition);
     return true;
@@ -92,7 +95,7 @@ export class EncodedChunkWriter {
    */
   addInPlace(text: Buffer, s: number, e: number, partition: number, minRoom: number, write: (out: Buffer, at: number) => number): boolean {
     if (!isCanonicalInteger(text, s, e)) return false;
-    const keyLength = e - s + 4;
+    const keyLength = e - s + INTEGER_KEY_FRAME;
     this.room(keyLength + ID_ROOM + minRoom);
     const keyAt = this.pos;
     // The value's unstamped head lands in the last bytes of the id room (see ID_ROOM).
@@ -104,7 +107,7 @@ export class EncodedChunkWriter {
     const at = this.nextRecord();
     const o = this.offsets;
     o[at] = keyAt;
-    o[at + 1] = writeIntegerKey(b, keyAt, text, s, e);
+    o[at + 1] = writeIntegerKeyText(b, keyAt, text, s, e);
     o[at + 2] = valueAt + HEAD;
     o[at + 3] = end;
     o[at + 4] = partition;
@@ -149,28 +152,6 @@ export class EncodedChunkWriter {
 /** The value b[start, end) was encoded with id 0, as encoded for a chunk. */
 function checkValue(b: Buffer, start = 0, end = b.length): void {
   if (!ids.isUnstamped(b, start, end)) throw new Error('an encoded chunk takes values encoded with id 0');
-}
-
-/** `["<digits>"]` (messageKey's form of an integer key) at p; returns the position after it. */
-function writeIntegerKey(b: Buffer, p: number, text: Buffer, s: number, e: number): number {
-  b[p++] = 0x5b; // [
-  b[p++] = 0x22; // "
-  for (let i = s; i < e; i++) b[p++] = text[i]!;
-  b[p++] = 0x22;
-  b[p++] = 0x5d; // ]
-  return p;
-}
-
-/** An optional minus and decimal digits, without a leading zero (but "0" itself) and not "-0". */
-export function isCanonicalInteger(b: Uint8Array, s: number, e: number): boolean {
-  const first = b[s] === 0x2d ? s + 1 : s;
-  if (first >= e || e - first > 20) return false;
-  if (b[first] === 0x30 && (e - first > 1 || first > s)) return false;
-  for (let i = first; i < e; i++) {
-    const d = b[i]! - 0x30;
-    if (d < 0 || d > 9) return false;
-  }
-  return true;
 }
 
 /** What the main thread adds to a chunk's records as it sends them. */

@@ -20,23 +20,21 @@
  * see such a key move back to an older state briefly before it reaches the current one.
  */
 import type { Connection } from 'mysql2/promise';
-import type { CheckpointPosition, SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
+import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import type { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
-import { topicFor, type SyncConfig } from '../config/index.ts';
-import { encodeEvent } from '../dts/output-format.ts';
+import type { SyncConfig } from '../config/index.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
-import type { DdlEvent, SourceInfo } from '../model/change-event.ts';
-import { OversizedRecords } from '../pipeline/oversized-record.ts';
-import type { Sink, SinkMessage } from '../sink/sink.ts';
-import { partitionFor } from '../sink/partitioner.ts';
+import { RecordRouter } from '../route/record-router.ts';
+import type { Sink } from '../sink/sink.ts';
 import type { SourceConnectionOptions } from '../source/source-inspector.ts';
 import { ChunkPool, type ChunkResult } from './chunk-pool.ts';
 import type { ChunkKey, ChunkTable } from './chunk-query.ts';
 import type { ChunkTableContext } from './chunk-worker.ts';
 import { chunkMessages } from './encoded-chunk.ts';
 import { SnapshotProgress } from './progress.ts';
+import { schemaMessage } from './snapshot-records.ts';
 import { recordRowsRead } from '../ops/metrics.ts';
 import { consistentBinlogPosition, estimateRows, nextBoundary, prepareSnapshotConnection, readChunkTable, showCreateTable } from './snapshot-source.ts';
 
@@ -91,6 +89,10 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
   await prepareSnapshotConnection(o.connection);
   const progress = new SnapshotProgress(o.config.snapshot.progress, o.logger);
   const pool = new ChunkPool(o.config.snapshot.workers, o.sourceConnection);
+  const router = new RecordRouter({
+    config: () => o.config, sink: o.sink, logger: o.logger, scope: 'in the initial snapshot',
+    partitions: (topic) => o.partitions.get(topic) ?? 1, sourceVersion: o.sourceVersion, nextId: () => o.checkpoint.nextId(),
+  });
   try {
     for (let i = 0; i < state.tables.length; i++) {
       if (o.signal.aborted) return;
@@ -99,7 +101,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
         state = { ...state, tables: state.tables.map((x, j) => (j === i ? t : x)) };
         o.checkpoint.setSnapshot(state, now);
       };
-      await copyTable(o, pool, state.tables[i]!, update, progress);
+      await copyTable(o, pool, router, state.tables[i]!, update, progress);
     }
     if (o.signal.aborted) return;
     o.checkpoint.reset(state.start);
@@ -115,6 +117,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<void> {
 async function copyTable(
   o: FullSyncOptions,
   pool: ChunkPool,
+  router: RecordRouter,
   initial: SnapshotTableState,
   update: (t: SnapshotTableState, now?: boolean) => void,
   progress: SnapshotProgress,
@@ -128,10 +131,10 @@ async function copyTable(
     update(t, true);
   }
   const low = t.lowWatermark!;
-  const topic = topicFor(config, t.database, t.table);
-  const partitionCount = o.partitions.get(topic) ?? 1;
+  const route = router.table(t.database, t.table);
   if (config.snapshot.schema && !t.schemaSent) {
-    await sink.send([schemaMessage(o, table, low, topic, partitionCount, await showCreateTable(connection, table.schema))]);
+    const schema = schemaMessage(router, table, await showCreateTable(connection, table.schema), low, o.serverId, WHERE);
+    if (schema) await sink.send([schema]);
     t = { ...t, schemaSent: true };
     update(t, true);
   }
@@ -139,9 +142,7 @@ async function copyTable(
   o.logger.info({ table: name, key: table.key.name, resumeAfterRows: t.rows, lowWatermark: formatBinlogPosition(low), workers: pool.size },
     t.rows > 0 ? 'resuming the full-data sync of a table after its last acknowledged chunk' : 'full-data sync of a table');
 
-  const context = (ct: ChunkTable): ChunkTableContext => ({
-    table: ct, lowWatermark: low, sourceVersion: o.sourceVersion, serverId: o.serverId, partitionPolicy: config.partitionPolicy, partitionCount,
-  });
+  const context = (ct: ChunkTable): ChunkTableContext => ({ table: ct, lowWatermark: low, sourceVersion: o.sourceVersion, serverId: o.serverId, route });
   let tableId = pool.addTable(context(table));
   const limit = config.snapshot.chunkRows;
   /** chunks handed to the workers, in key order: each is sent once every earlier one is */
@@ -173,9 +174,8 @@ async function copyTable(
     }
     read += result.count;
     recordRowsRead(t.database, t.table, 'snapshot', result.count);
-    const messages = admitted(o, topic, name, chunkMessages(result.records, {
-      topic, timestamp: String(result.readAtMs), nextId: () => o.checkpoint.nextId(),
-    }));
+    const timestamp = String(result.readAtMs);
+    const messages = router.encoded(route, (nextId) => chunkMessages(result.records, { topic: route.topic, timestamp, nextId }), `INIT of ${name}`, WHERE);
     const reached: SnapshotTableState = { ...t, lastKey: chunk.upTo ?? result.lastKey ?? chunk.after, rows: read };
     // Sends are acknowledged in the order issued (KafkaSink keeps order), so `reached`
     // only ever moves forward.
@@ -224,30 +224,5 @@ interface ReadChunk {
   readonly result: Promise<ChunkResult>;
 }
 
-/** The messages kafka.oversizedRecord lets through (all of them, unless one is over the limit). */
-function admitted(o: FullSyncOptions, topic: string, name: string, messages: SinkMessage[]): SinkMessage[] {
-  const limit = o.sink.recordLimit(topic).bytes;
-  const fits = (m: SinkMessage) => m.value.length + (m.key?.length ?? 0) <= limit;
-  if (messages.every(fits)) return messages;
-  return messages.filter((m) => fits(m) || oversizedFor(o).admit(topic, m.key, m.value, `INIT of ${name}`, 'the initial snapshot'));
-}
-
-function sourceInfo(o: FullSyncOptions, low: CheckpointPosition, seconds: number): SourceInfo {
-  return { position: low, transactionStart: low, commitTimestamp: seconds, serverId: o.serverId, threadId: 0, gtid: low.gtid };
-}
-
-/** kafka.oversizedRecord for the snapshot's rows (src/pipeline/oversized-record.ts), one count per full-data sync. */
-const oversizedChecks = new WeakMap<FullSyncOptions, OversizedRecords>();
-function oversizedFor(o: FullSyncOptions): OversizedRecords {
-  let c = oversizedChecks.get(o);
-  if (c === undefined) oversizedChecks.set(o, (c = new OversizedRecords(() => o.config, o.sink, o.logger, 'in the initial snapshot')));
-  return c;
-}
-
-function schemaMessage(o: FullSyncOptions, table: ChunkTable, low: CheckpointPosition, topic: string, partitionCount: number, sql: string): SinkMessage {
-  const now = Date.now();
-  const event: DdlEvent = { kind: 'ddl', database: table.schema.database, sql, source: sourceInfo(o, low, Math.floor(now / 1000)) };
-  const value = encodeEvent(event, { id: o.checkpoint.nextId(), sourceVersion: o.sourceVersion, readerTimestampMs: now });
-  const partition = partitionFor(o.config.partitionPolicy, partitionCount, { database: table.schema.database, table: table.schema.table, key: null });
-  return { topic, partition, key: null, value, timestamp: String(now) };
-}
+/** Where an oversize report places a copied row. */
+const WHERE = 'the initial snapshot';

@@ -121,6 +121,12 @@ export async function showCreateTable(conn: Connection, schema: TableSchema): Pr
   return Buffer.isBuffer(text) ? text.toString('utf8') : String(text);
 }
 
+/** The source's server_id: the server_id tag of the records a full-data sync copies. */
+export async function sourceServerId(conn: Connection): Promise<number> {
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT @@server_id AS id');
+  return Number(rows[0]?.id ?? 0);
+}
+
 /** The storage engine's estimate of the row count (for progress only). */
 export async function estimateRows(conn: Connection, database: string, table: string): Promise<number> {
   const [rows] = await conn.query<RowDataPacket[]>(

@@ -22,7 +22,7 @@
  * table's changes since the current chunk's L.
  */
 import type { Connection } from 'mysql2/promise';
-import type { SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
+import type { CheckpointPosition, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { SyncError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../model/binlog-position.ts';
@@ -64,8 +64,11 @@ export interface StreamSnapshotOptions<T> {
   readonly state: SnapshotTableState;
   readonly chunkRows: number;
   readonly logger: Logger;
-  /** encodes one row (fields as the server's bytes) into a record and its message key */
-  readonly encode: (table: ChunkTable, fields: (Buffer | null)[]) => { key: string; record: T };
+  /**
+   * encodes one row (fields as the server's bytes) of the chunk read after `low` into a
+   * record and its message key; null leaves the row out (kafka.oversizedRecord: skip)
+   */
+  readonly encode: (table: ChunkTable, fields: (Buffer | null)[], low: CheckpointPosition) => { key: string; record: T } | null;
   /**
    * Hands a chunk to the stream; resolves once the stream emitted the survivors (the
    * caller then knows the chunk's progress is in the records' batch).
@@ -88,7 +91,8 @@ export async function runStreamSnapshot<T>(o: StreamSnapshotOptions<T>, reconcil
       if (fields.length !== o.table.schema.columns.length) {
         throw new SyncError('SOURCE_QUERY_FAILED', `${name} changed its columns during its full-data sync; it is copied again after a restart`);
       }
-      records.push(o.encode(o.table, fields));
+      const record = o.encode(o.table, fields, low);
+      if (record !== null) records.push(record);
     });
     const high = await consistentBinlogPosition(o.connection);
     o.logger.debug({ table: name, rows: end.count, low: formatBinlogPosition(low), high: formatBinlogPosition(high) }, 'chunk read');

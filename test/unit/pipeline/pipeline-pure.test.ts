@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RowChangeEvent } from '../../../src/model/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../../src/model/table-schema.ts';
-import { ddlTarget } from '../../../src/pipeline/ddl-target.ts';
+import { ddlDatabases, ddlTarget } from '../../../src/pipeline/ddl-target.ts';
 import { InFlight } from '../../../src/pipeline/in-flight.ts';
-import { messageKey } from '../../../src/pipeline/message-key.ts';
+import { messageKey } from '../../../src/route/message-key.ts';
 import { column } from '../../fixtures/column.ts';
 
 const pos = (position: number) => ({ position: { file: 'mysql-bin.000001', position }, gtid: null });
@@ -24,14 +24,34 @@ test('the checkpoint advances over the acknowledged prefix only', () => {
 });
 
 test('DDL targets: database and table, quoted names, renames, database DDL', () => {
-  assert.deepEqual(ddlTarget('ALTER TABLE t ADD COLUMN x INT', 'shop'), { database: 'shop', table: 't', renamedFrom: null });
-  assert.deepEqual(ddlTarget('create table if not exists `my db`.`t.1` (id int)', ''), { database: 'my db', table: 't.1', renamedFrom: null });
-  assert.deepEqual(ddlTarget('DROP TABLE IF EXISTS other.x', 'shop'), { database: 'other', table: 'x', renamedFrom: null });
-  assert.deepEqual(ddlTarget('RENAME TABLE shop.a TO shop.b', ''), { database: 'shop', table: 'b', renamedFrom: { database: 'shop', table: 'a' } });
-  assert.deepEqual(ddlTarget('ALTER TABLE a RENAME TO b', 'shop'), { database: 'shop', table: 'b', renamedFrom: { database: 'shop', table: 'a' } });
-  assert.deepEqual(ddlTarget('CREATE DATABASE IF NOT EXISTS `x`', ''), { database: 'x', table: null, renamedFrom: null });
-  assert.deepEqual(ddlTarget('GRANT SELECT ON *.* TO u', 'shop'), { database: 'shop', table: null, renamedFrom: null });
+  assert.deepEqual(ddlTarget('ALTER TABLE t ADD COLUMN x INT', 'shop'), { database: 'shop', table: 't', renames: [] });
+  assert.deepEqual(ddlTarget('create table if not exists `my db`.`t.1` (id int)', ''), { database: 'my db', table: 't.1', renames: [] });
+  assert.deepEqual(ddlTarget('DROP TABLE IF EXISTS other.x', 'shop'), { database: 'other', table: 'x', renames: [] });
+  assert.deepEqual(ddlTarget('RENAME TABLE shop.a TO shop.b', ''), { database: 'shop', table: 'b', renames: [{ from: { database: 'shop', table: 'a' }, to: { database: 'shop', table: 'b' } }] });
+  assert.deepEqual(ddlTarget('ALTER TABLE a RENAME TO b', 'shop'), { database: 'shop', table: 'b', renames: [{ from: { database: 'shop', table: 'a' }, to: { database: 'shop', table: 'b' } }] });
+  assert.deepEqual(ddlTarget('ALTER TABLE a RENAME COLUMN x TO y', 'shop'), { database: 'shop', table: 'a', renames: [] });
+  assert.deepEqual(ddlTarget('ALTER TABLE a RENAME INDEX i TO j, RENAME AS `other`.`b`', 'shop'),
+    { database: 'other', table: 'b', renames: [{ from: { database: 'shop', table: 'a' }, to: { database: 'other', table: 'b' } }] });
+  assert.deepEqual(ddlTarget('CREATE DATABASE IF NOT EXISTS `x`', ''), { database: 'x', table: null, renames: [] });
+  assert.deepEqual(ddlTarget('GRANT SELECT ON *.* TO u', 'shop'), { database: 'shop', table: null, renames: [] });
   assert.equal(ddlTarget('GRANT SELECT ON *.* TO u', ''), null);
+});
+
+test('RENAME TABLE a TO b, c TO d: every pair, in order, each name qualified or in the default database', () => {
+  const t = ddlTarget('RENAME TABLE a TO b, shop.c TO `arch ive`.`d``x`,e TO f', 'shop');
+  assert.deepEqual(t, {
+    database: 'shop', table: 'b', renames: [
+      { from: { database: 'shop', table: 'a' }, to: { database: 'shop', table: 'b' } },
+      { from: { database: 'shop', table: 'c' }, to: { database: 'arch ive', table: 'd`x' } },
+      { from: { database: 'shop', table: 'e' }, to: { database: 'shop', table: 'f' } },
+    ],
+  });
+  assert.deepEqual(ddlDatabases(t!), ['shop', 'arch ive']);
+  // MariaDB's forms: TABLES, IF EXISTS, NOWAIT / WAIT n; a leading comment.
+  assert.deepEqual(ddlTarget('/* x */ RENAME TABLES IF EXISTS WAIT 5 s1.a TO s2.a , s1.b TO s2.b', '')!.renames.map((r) => `${r.from.database}.${r.from.table}>${r.to.database}.${r.to.table}`),
+    ['s1.a>s2.a', 's1.b>s2.b']);
+  assert.deepEqual(ddlTarget('RENAME TABLE x.a TO y.a', '')!.renames.length, 1);
+  assert.deepEqual(ddlDatabases(ddlTarget('RENAME TABLE x.a TO y.a', '')!), ['y', 'x']);
 });
 
 function col(name: string, type: ColumnSchema['type'], charset: string | null = null): ColumnSchema {
