@@ -46,16 +46,30 @@ export function rssSampler(pid: number, everyMs = 100): { peakMb(): number; samp
   return { peakMb: () => peak / 1024, samples: () => n, stop: () => clearInterval(t) };
 }
 
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+  /** forwards nothing (cut, or held) */
+  silent: boolean;
+}
+
 /**
  * A TCP proxy on a loopback port in front of `target`. `cut()` makes every connection open now
  * go silent, the way a dropped NAT entry or a pulled cable does: nothing is forwarded any more
  * in either direction, and neither side is closed (no FIN, no RST). Connections made after
  * the cut are forwarded as usual, so a client that notices and reconnects gets through.
+ * `hold()` is stricter and observable: every connection, open now or made later, forwards
+ * nothing either way, and what clients send is kept, so that a test can wait until a given
+ * request (e.g. a produce request with a marker row) has been sent and is left unanswered.
  */
 export class TcpProxy {
   readonly port: number;
   private readonly server: net.Server;
-  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket; silent: boolean }>();
+  private readonly pairs = new Set<Pair>();
+  private holding = false;
+  /** What clients sent while held, per connection. */
+  private readonly held = new Map<Pair, Buffer>();
+  private readonly heldWaiters = new Set<() => void>();
   accepted = 0;
 
   private constructor(server: net.Server, port: number) {
@@ -77,9 +91,13 @@ export class TcpProxy {
   private accept(client: net.Socket, target: { host: string; port: number }): void {
     this.accepted++;
     const upstream = net.connect(target);
-    const pair = { client, upstream, silent: false };
+    const pair: Pair = { client, upstream, silent: this.holding };
     this.pairs.add(pair);
-    client.on('data', (d) => { if (!pair.silent) upstream.write(d); });
+    if (this.holding) upstream.pause();
+    client.on('data', (d) => {
+      if (!pair.silent) upstream.write(d);
+      else if (this.holding) this.keep(pair, d);
+    });
     upstream.on('data', (d) => { if (!pair.silent) client.write(d); });
     const close = () => {
       this.pairs.delete(pair);
@@ -109,6 +127,44 @@ export class TcpProxy {
       n++;
     }
     return n;
+  }
+
+  /**
+   * From now on no connection forwards anything, in either direction, and none is closed:
+   * those open now and those made later (a client that reconnects is held too). What the
+   * clients send is kept (`waitForHeld`); nothing is answered.
+   */
+  hold(): void {
+    this.holding = true;
+    for (const p of this.pairs) {
+      p.silent = true;
+      p.upstream.pause();
+      p.client.resume(); // a cut pair's client may be paused: read what it sends from now on
+    }
+  }
+
+  /** Resolves once one connection has sent `bytes` while held; rejects after `timeoutMs`. */
+  async waitForHeld(bytes: Buffer, timeoutMs: number): Promise<void> {
+    const seen = () => [...this.held.values()].some((b) => b.includes(bytes));
+    if (seen()) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!seen()) return;
+        clearTimeout(timer);
+        this.heldWaiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.heldWaiters.delete(check);
+        reject(new Error(`no connection sent ${JSON.stringify(bytes.toString("latin1"))} through the held proxy within ${timeoutMs} ms (held: ${[...this.held.values()].map((b) => JSON.stringify(b.toString("latin1"))).join(", ") || "nothing"})`));
+      }, timeoutMs);
+      this.heldWaiters.add(check);
+    });
+  }
+
+  private keep(pair: Pair, d: Buffer): void {
+    this.held.set(pair, Buffer.concat([this.held.get(pair) ?? Buffer.alloc(0), d]));
+    for (const check of [...this.heldWaiters]) check();
   }
 
   async close(): Promise<void> {
