@@ -107,7 +107,9 @@ for (const source of labSources()) {
         })();
         await workload.run(4_000, 1_000);
         await waitForCheckpoint(conn, cfg.checkpointFile, 60_000);
-        await sleep(6_000); // one lag poll (5 s) after the last event
+        // The lag in bytes comes from a poll of the source's binlog end every 5 s: wait for the
+        // one that finds the synchronizer at the end.
+        await waitFor('dts_binlog_lag_bytes 0 after the workload', 20_000, async () => ((await scrape(port)).get('dts_binlog_lag_bytes') === 0 ? true : undefined));
         sampling = false;
         await sampler;
         const distinct = [...new Set(samples)];

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type mysql from 'mysql2/promise';
 import { adminConnection, ensureLab, kafkaBrokers, labSources, uniqueName } from './lab.ts';
 import { compareWithDatabase, createWorkloadDatabase, mulberry32, readWholeTopic, sleep, waitForCheckpoint, Workload } from './mixed-workload.ts';
-import { type RunningSync, readTopic, startSync, tail, waitForOutput, writeSyncConfig } from './sync-harness.ts';
+import { image, type RunningSync, readTopic, startSync, tail, waitForOutput, writeSyncConfig } from './sync-harness.ts';
 
 const BROKER = kafkaBrokers().find((b) => b.version === '3.9')!.broker;
 /** Rewrites the objects list of a config written by writeSyncConfig. */
@@ -19,6 +19,19 @@ function setObjects(configFile: string, objects: string[]): void {
   const next = text.replace(/objects:\n(?: {2}- .*\n)+/, `objects:\n${objects.map((o) => `  - ${o}`).join('\n')}\n`);
   assert.notEqual(next, text, 'objects rewritten');
   fs.writeFileSync(configFile, next);
+}
+
+/** Waits until the checkpoint says at least `rows` rows of `table` were copied (and acknowledged), and its copy is not done. */
+async function waitForCopiedRows(checkpointFile: string, table: string, rows: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const cp = JSON.parse(fs.readFileSync(checkpointFile, 'utf8')) as { snapshot: { tables: { table: string; rows: number; done: boolean }[] } | null };
+    const t = cp.snapshot?.tables.find((x) => x.table === table);
+    if (t?.done) assert.fail(`the copy of ${table} ended before ${rows} rows were seen in the checkpoint`);
+    if (t && t.rows >= rows) return;
+    assert.ok(Date.now() < deadline, `the checkpoint shows ${t?.rows ?? 0} copied rows of ${table}, not ${rows}, after 60 s`);
+    await sleep(10);
+  }
 }
 
 before(async () => {
@@ -62,12 +75,46 @@ for (const source of labSources()) {
       const sync = await startSync(cfg.configFile);
       running.push(sync);
 
-      const work = workload.run(40_000, 3_000);
-      await sleep(2_000);
-      setObjects(cfg.configFile, [`${db}.a`, `${db}.b`]);
-      await waitForOutput(sync, 'config change applied at this transaction boundary');
-      await waitForOutput(sync, 'full-data sync of an added table done', 120_000);
-      await work;
+      // The workload writes to a and b from before the edit until b's copy is done. The copy is
+      // held on a known step (b locked, so that no chunk of it can be read) while a marker row
+      // of a must reach the topic: the stream does not wait for the copy.
+      let writing = true;
+      let pause: { parked: () => void; resume: Promise<void> } | null = null;
+      const gate = async () => {
+        if (pause) {
+          pause.parked();
+          await pause.resume;
+        }
+      };
+      const work = (async () => {
+        while (writing) await workload.run(workload.changes + 300, 3_000, gate);
+      })();
+      const MARKER_ID = 2_000_000_000;
+      try {
+        while (workload.changes < 3_000) await sleep(20);
+        // Park the workload between two transactions (it writes b too), and lock b.
+        let resume!: () => void;
+        await new Promise<void>((parked) => {
+          pause = { parked, resume: new Promise<void>((r) => { resume = r; }) };
+        });
+        await admin.query(`LOCK TABLES \`${db}\`.b WRITE`);
+        try {
+          setObjects(cfg.configFile, [`${db}.a`, `${db}.b`]);
+          await waitForOutput(sync, 'config change applied at this transaction boundary');
+          await waitForOutput(sync, 'full-data sync of a table added while streaming');
+          await conn.query(`INSERT INTO a (id, v) VALUES (${MARKER_ID}, 0)`);
+          await readTopic(BROKER, topic, (ms) => ms.some((m) => m.record.table === 'a' && image(m.record).id === String(MARKER_ID)), 60_000);
+          assert.ok(!sync.output().includes('full-data sync of an added table done'), 'the copy is still held');
+        } finally {
+          await admin.query('UNLOCK TABLES');
+          pause = null;
+          resume();
+        }
+        await waitForOutput(sync, 'full-data sync of an added table done', 120_000);
+      } finally {
+        writing = false;
+        await work;
+      }
       await waitForCheckpoint(conn, cfg.checkpointFile, 60_000);
       assert.equal(await sync.stop(), 0, tail(sync.output()));
       await conn.end();
@@ -79,10 +126,11 @@ for (const source of labSources()) {
       const last = bInits.at(-1)!.i;
       const aDuring = messages.slice(first, last).filter((m) => m.record.table === 'a' && m.record.operation !== 'INIT').length;
       const bDuring = messages.slice(first, last).filter((m) => m.record.table === 'b' && m.record.operation !== 'INIT').length;
-      console.log(`records ${messages.length}; b INIT ${bInits.length}; during b's copy: ${aDuring} records of a, ${bDuring} binlog records of b`);
-      assert.ok(aDuring > 0, "a's records kept arriving during b's copy");
+      const marker = messages.findIndex((m) => m.record.table === 'a' && image(m.record).id === String(MARKER_ID));
+      console.log(`records ${messages.length}; b INIT ${bInits.length}; during b's copy: ${aDuring} records of a, ${bDuring} binlog records of b; the marker of a at ${marker} (b's INIT records ${first}-${last})`);
       const ddl = messages.findIndex((m) => m.record.operation === 'DDL' && /CREATE TABLE `b`/.test(m.record.ddl ?? ''));
       assert.ok(ddl >= 0 && ddl < first, "b's CREATE TABLE before its rows");
+      assert.ok(ddl < marker && marker < last, "a's records kept arriving during b's copy: the marker row is after b's CREATE TABLE and before its last INIT record");
 
       const check = await compareWithDatabase(source, db, messages.filter((m) => m.record.operation !== 'DDL'), workload.deletedKeys(), true);
       console.log(`keys checked ${check.keysChecked}, problems ${check.problems.length}`);
@@ -102,13 +150,7 @@ for (const source of labSources()) {
       const work = workload.run(20_000, 2_000);
       setObjects(cfg.configFile, [`${db}.a`, `${db}.b`]);
       await waitForOutput(first, 'full-data sync of a table added while streaming');
-      for (;;) {
-        const cp = JSON.parse(fs.readFileSync(cfg.checkpointFile, 'utf8')) as { snapshot: { tables: { table: string; rows: number; done: boolean }[] } | null };
-        const b = cp.snapshot?.tables.find((t) => t.table === 'b');
-        if (b && b.rows >= 10_000) break;
-        if (b?.done) assert.fail('the copy ended before the kill');
-        await sleep(10);
-      }
+      await waitForCopiedRows(cfg.checkpointFile, 'b', 10_000);
       await first.kill();
       const second = await startSync(cfg.configFile);
       running.push(second);
