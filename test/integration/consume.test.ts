@@ -334,7 +334,8 @@ for (const { version, broker } of kafkaBrokers()) {
         assert.ok(lastCommit >= printedByA.at(-1)!, `A printed up to ${printedByA.at(-1)}, committed ${lastCommit}`);
 
         await waitFor('B to take the partition over', () => assignedTo(b).length === 2, 60_000);
-        await new Promise((r) => setTimeout(r, 1000));
+        // The producer goes on until B has printed records of the partition it took over.
+        await waitFor('B to print records of the taken-over partition', () => jsonLines(b.stdout()).slice(bBefore).some((r) => r.partition === victim), 60_000);
         producing = false;
         await producer;
         const admin = new Kafka({ clientId: 'it', brokers: [broker], logLevel: logLevel.NOTHING }).admin();
