@@ -14,6 +14,7 @@ import kafkajs from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { KafkaSink, type KafkaSinkOptions, type SinkMessage } from '../../src/sink/kafka-sink.ts';
 import { ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
+import { readRawRecords } from './sync-harness.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -32,34 +33,6 @@ interface BatchContext {
 interface Received {
   partition: number;
   message: KafkaMessage & { batchContext?: BatchContext; magicByte?: number };
-}
-
-/** Reads `count` records of `topic` from the beginning with a plain kafkajs consumer. */
-async function readBack(broker: string, topic: string, count: number): Promise<Received[]> {
-  const kafka = new Kafka({ clientId: 'it-fast-reader', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
-  const consumer = kafka.consumer({ groupId: uniqueName('it_fast_reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 10_000 });
-  const received: Received[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`reading ${count} records of ${topic}: ${received.length} within 60 s`)), 60_000);
-      consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
-      consumer
-        .run({
-          eachMessage: async ({ partition, message }) => {
-            received.push({ partition, message });
-            if (received.length >= count) resolve();
-          },
-        })
-        .catch(reject);
-    });
-    return received;
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect().catch(() => {});
-  }
 }
 
 /** Checks every partition's records against what was sent to it, in order, from offset 0. */
@@ -145,7 +118,7 @@ for (const { version, broker } of kafkaBrokers()) {
         await Promise.all(sends.map((send) => sink.send(send)));
 
         const sent = sends.flat();
-        const received = await readBack(broker, topic, sent.length);
+        const received = await readRawRecords<Received['message']>(broker, topic, sent.length);
         assertSame(received, sent, partitions);
         // Written by our encoder: kafkajs' own writes producer epoch 0 and base sequence 0.
         for (const { message } of received) {
@@ -167,7 +140,7 @@ for (const { version, broker } of kafkaBrokers()) {
       const sent: SinkMessage[] = Array.from({ length: 700 }, (_, i) => ({ topic, partition: i % 2, key: Buffer.from(`k${i}`), value: Buffer.alloc(50, i), timestamp: ts }));
       await Promise.all([sink.send(sent.slice(0, 300)), sink.send(sent.slice(300))]);
 
-      const received = await readBack(broker, topic, sent.length);
+      const received = await readRawRecords<Received['message']>(broker, topic, sent.length);
       assertSame(received, sent, 2);
       for (const { partition, message } of received) {
         const ctx = message.batchContext!;

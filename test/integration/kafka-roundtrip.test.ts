@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { ensureLab, labPorts } from './lab.ts';
+import { withTimeout } from './sync-harness.ts';
 
 before(async () => {
   await ensureLab({ kafka: true });
@@ -18,14 +19,6 @@ const brokers = [
   { version: '3.9', port: ports.KAFKA39_PORT },
   { version: '1.0.2', port: ports.KAFKA10_PORT },
 ];
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 for (const { version, port } of brokers) {
   test(`kafka ${version} on 127.0.0.1:${port}: a record keeps its key, value bytes and timestamp`, { timeout: 90_000 }, async () => {

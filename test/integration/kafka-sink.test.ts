@@ -9,13 +9,14 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { isSyncError, type SyncError } from '../../src/errors.ts';
 import { protocolErrorType } from '../../src/sink/kafka-errors.ts';
 import { KafkaSink, type KafkaSinkOptions, type SinkLogger } from '../../src/sink/kafka-sink.ts';
 import type { SinkMessage } from '../../src/sink/sink.ts';
 import { partitionFor } from '../../src/sink/partitioner.ts';
 import { ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
+import { readRawRecords, withTimeout } from './sync-harness.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -25,14 +26,6 @@ const FAST_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
 before(async () => {
   await ensureLab({ kafka: true });
 });
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Rejects with a SyncError: returns it. */
 async function syncErrorOf(promise: Promise<unknown>): Promise<SyncError> {
@@ -58,35 +51,6 @@ function capturingLogger(): { logger: SinkLogger; text: () => string } {
   const lines: unknown[] = [];
   const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg });
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, text: () => JSON.stringify(lines) };
-}
-
-/** Reads `count` records of `topic` from the beginning. */
-async function readBack(broker: string, topic: string, count: number): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const kafka = new Kafka({ clientId: 'it-sink-reader', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
-  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('it_sink_reader'), sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 10_000 });
-  const received: { partition: number; message: KafkaMessage }[] = [];
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
-        consumer
-          .run({
-            eachMessage: async ({ partition, message }) => {
-              received.push({ partition, message });
-              if (received.length >= count) resolve();
-            },
-          })
-          .catch(reject);
-      }),
-      60_000,
-      `reading ${count} records of ${topic}`,
-    );
-    return received;
-  } finally {
-    await consumer.disconnect().catch(() => {});
-  }
 }
 
 async function recordsIn(admin: Admin, topic: string): Promise<number> {
@@ -219,7 +183,7 @@ for (const { version, broker } of kafkaBrokers()) {
       await Promise.all(sends);
 
       const sent = new Map(batches.flat().map((m) => [m.key!.toString(), m]));
-      const received = await readBack(broker, topic, 3_000);
+      const received = await readRawRecords(broker, topic, 3_000);
       assert.equal(received.length, 3_000);
       const got = new Map<number, string[]>();
       for (const { partition, message } of received) {
@@ -330,7 +294,7 @@ for (const { version, broker } of kafkaBrokers()) {
           Array.from({ length: 500 }, (_, i): SinkMessage => ({ topic, partition: 0, key: Buffer.from(`${b}-${i}`), value: Buffer.alloc(150, i), timestamp: ts })),
         );
         await Promise.all(batches.map((batch) => sink.send(batch)));
-        const received = await readBack(broker, topic, 1_000);
+        const received = await readRawRecords(broker, topic, 1_000);
         assert.deepEqual(
           received.map((r) => r.message.key!.toString()),
           batches.flat().map((m) => m.key!.toString()),

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { decodeRecord, type DecodedRecord, renderRecord } from '../../src/dts/decoder.ts';
 import { LAB_SYNC_USER, type LabSource } from './lab.ts';
 
@@ -212,6 +212,48 @@ export async function readTopic(broker: string, topic: string, until: (messages:
     await admin.disconnect();
   }
   return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
+}
+
+/** `promise`, or a rejection naming `what` once `ms` passed without it settling. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Reads `count` records of `topic` from the beginning with a plain kafkajs consumer, as
+ * kafkajs gives them (not decoded; for the sink's tests). `M` names what a test reads of a
+ * message beyond KafkaMessage (kafkajs' batchContext, say).
+ */
+export async function readRawRecords<M extends KafkaMessage = KafkaMessage>(broker: string, topic: string, count: number, timeoutMs = 60_000): Promise<{ partition: number; message: M }[]> {
+  const kafka = new Kafka({ clientId: 'it-raw-reader', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+  const consumer = kafka.consumer({ groupId: `it-raw-reader-${Math.random().toString(36).slice(2)}`, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 10_000 });
+  const received: { partition: number; message: M }[] = [];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+        consumer
+          .run({
+            eachMessage: async ({ partition, message }) => {
+              received.push({ partition, message: message as M });
+              if (received.length >= count) resolve();
+            },
+          })
+          .catch(reject);
+      }),
+      timeoutMs,
+      `reading ${count} records of ${topic} (${received.length} read)`,
+    );
+    return received;
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
 }
 
 /** The after image (or before, for DELETE) of a record as {column: text}. */
