@@ -19,6 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import iconv from 'iconv-lite';
 import type { TemporalValue, TimestampValue } from '../model/column-value.ts';
+import { daysFromCivil } from '../model/temporal-text.ts';
 import { decimalLayout, readDecimal, type DecimalLayout } from './mysql-decimal.ts';
 import { mysqlJsonText } from './mysql-json.ts';
 
@@ -449,12 +450,3 @@ function fractionMicros(f: string | undefined): number {
   return f ? Number(f.padEnd(6, '0')) : 0;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-export function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}

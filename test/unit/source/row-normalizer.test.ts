@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
 import { formatInet6, normalizeRow, normalizeValue } from '../../../src/source/row-normalizer.ts';
 import { parseLabels } from '../../../src/source/schema-reader.ts';
-import { daysFromCivil, parseTemporalText } from '../../../src/source/zongji-exact-rows.ts';
+import { daysFromCivil } from '../../../src/model/temporal-text.ts';
+import { parseTemporalText } from '../../../src/source/zongji-exact-rows.ts';
 import { column } from '../../fixtures/column.ts';
 
 const col = (type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema => column('c', type, extra);
