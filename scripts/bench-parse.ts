@@ -24,7 +24,7 @@ import { type BinlogPosition, compareBinlogPositions } from '../src/model/binlog
 import { encodeEvent } from '../src/dts/output-format.ts';
 import type { RowChangeEvent, SourceInfo } from '../src/model/change-event.ts';
 import type { TableSchema } from '../src/model/table-schema.ts';
-import { messageKey } from '../src/pipeline/message-key.ts';
+import { messageKey } from '../src/route/message-key.ts';
 import { partitionFor } from '../src/sink/partitioner.ts';
 import { BinlogReader, type BinlogRowsEvent, ZONGJI_VALUE_OPTIONS } from '../src/source/binlog-reader.ts';
 import { normalizeRow } from '../src/source/row-normalizer.ts';

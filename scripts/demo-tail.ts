@@ -3,7 +3,8 @@
  *   tsx scripts/demo-tail.ts <broker> <topic> <seconds>
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeRecord, renderRecord } from '../src/dts/decoder.ts';
+import { decodeRecord } from '../src/dts/decoder.ts';
+import { renderRecord } from '../src/dts/record-render.ts';
 
 const [broker = '127.0.0.1:19092', topic = 'dts_demo', seconds = '20'] = process.argv.slice(2);
 const kafka = new Kafka({ clientId: 'demo-tail', brokers: [broker], logLevel: logLevel.NOTHING });

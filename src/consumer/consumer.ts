@@ -40,81 +40,27 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient, KafkaMessage } from 'kafkajs';
-import { decodeRecord, type DecodedRecord, renderRecord } from '../dts/decoder.ts';
+import { decodeRecord } from '../dts/decoder.ts';
+import { renderRecord } from '../dts/record-render.ts';
 import type { DtsRecord } from '../dts/dts-record.ts';
 import { SyncError } from '../errors.ts';
 import { consumerError } from './consumer-errors.ts';
-import { type ConsumerLogger, type ConsumerSasl, type ConsumerTls, createKafkaClient } from './kafka-client.ts';
+import type { ConsumedRecord, ConsumerStats, DtsConsumerOptions, RecordHandler } from './consumer-types.ts';
+import { type ConsumerLogger, createKafkaClient } from './kafka-client.ts';
 import { type PartitionCheckpoint, readLocalCheckpoint, writeLocalCheckpoint } from './local-checkpoint.ts';
 import { decideStart, offsetForTime, type StartDecision, timestampFromMetadata } from './start-offsets.ts';
+import { ABANDONED, iterateRecords } from './record-iterator.ts';
 import { staticAssigner } from './static-assigner.ts';
 
+export type { ConsumedRecord, ConsumerStats, DtsConsumerOptions, RecordHandler } from './consumer-types.ts';
+
 const { PartitionAssigners } = kafkajs;
-
-export interface DtsConsumerOptions {
-  readonly brokers: readonly string[];
-  readonly topic: string;
-  /** consumer group id: committed offsets are stored under it */
-  readonly group: string;
-  readonly clientId?: string;
-  readonly sasl?: ConsumerSasl;
-  readonly tls?: ConsumerTls;
-  /** default 'assign' */
-  readonly mode?: 'assign' | 'subscribe';
-  /** assign mode: the partitions to read (default [0]) */
-  readonly partitions?: readonly number[];
-  /** the initial checkpoint: UNIX seconds, or 'earliest' for the start of the topic */
-  readonly checkpoint?: number | 'earliest' | null;
-  /** default true: start from `checkpoint` at each start; false: from the stored checkpoint */
-  readonly useConfigCheckpoint?: boolean;
-  /** the local checkpoint file; null or absent: none */
-  readonly checkpointFile?: string | null;
-  /** default true; false never commits (a read-only pass, e.g. verify) */
-  readonly commit?: boolean;
-  /** default 1000; 0 commits after every record */
-  readonly commitIntervalMs?: number;
-  /** default 30000 */
-  readonly sessionTimeoutMs?: number;
-  /** assign mode: stop once every partition is read up to its end as of the start */
-  readonly exitAtEnd?: boolean;
-  readonly logger?: ConsumerLogger;
-  /** kafkajs' retries of a failed request (default 5) */
-  readonly retries?: number;
-}
-
-/** One record as the handler gets it. */
-export interface ConsumedRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  /** the message key: for DML, the JSON array of the key values (src/pipeline/message-key.ts) */
-  readonly key: Buffer | null;
-  /** the message timestamp, ms (the commit time: sourceTimestamp × 1000) */
-  readonly timestamp: bigint;
-  readonly value: Buffer;
-  /** the Avro record as decoded */
-  readonly raw: DtsRecord;
-  /** the same with every value as MySQL prints it */
-  readonly record: DecodedRecord;
-}
-
-export type RecordHandler = (record: ConsumedRecord) => void | Promise<void>;
-
-export interface ConsumerStats {
-  /** records handed to the handler and processed */
-  readonly records: number;
-  /** messages skipped: tombstones and DTS NOOP fillers */
-  readonly skipped: number;
-}
 
 const noop = (): void => {};
 const silentLogger: ConsumerLogger = { debug: noop, info: noop, warn: noop, error: noop };
 
 /** DTS pads idle partitions with small NOOP records; the public Java demo drops values of 48 bytes or fewer. */
 const NOOP_MAX_BYTES = 48;
-
-/** Rejects a handler's promise when the consumer stops before the record was processed. */
-const ABANDONED = Symbol('abandoned');
 
 interface Deferred {
   promise: Promise<void>;
@@ -219,64 +165,11 @@ export class DtsConsumer implements AsyncIterable<ConsumedRecord> {
    * record in hand unprocessed, so a restart repeats it.
    */
   [Symbol.asyncIterator](): AsyncIterator<ConsumedRecord> {
-    interface Offered {
-      readonly record: ConsumedRecord;
-      readonly settle: (processed: boolean) => void;
-    }
-    const queue: Offered[] = [];
-    let inHand: Offered | null = null;
-    let waiter: { resolve: (r: IteratorResult<ConsumedRecord>) => void; reject: (e: unknown) => void } | null = null;
-    let ended = false;
-    let endError: unknown;
-
-    const handler: RecordHandler = (record) =>
-      new Promise<void>((resolve, reject) => {
-        const offered: Offered = { record, settle: (processed) => (processed ? resolve() : reject(ABANDONED)) };
-        if (waiter !== null) {
-          const w = waiter;
-          waiter = null;
-          inHand = offered;
-          w.resolve({ value: record, done: false });
-        } else {
-          queue.push(offered);
-        }
-      });
-    this.abandonIteratorRecord = () => {
-      inHand?.settle(false);
-      inHand = null;
-      for (const q of queue.splice(0)) q.settle(false);
-    };
-    const finished = this.run(handler).then(
-      () => { ended = true; },
-      (e: unknown) => { ended = true; endError = e; },
-    ).finally(() => {
-      if (waiter === null) return;
-      const w = waiter;
-      waiter = null;
-      if (endError !== undefined) w.reject(endError);
-      else w.resolve({ value: undefined, done: true });
+    return iterateRecords({
+      run: (handler) => this.run(handler),
+      stop: () => this.stop(),
+      onAbandon: (abandon) => { this.abandonIteratorRecord = abandon; },
     });
-
-    return {
-      next: () => {
-        // Asking for the next record means the loop body finished the previous one.
-        inHand?.settle(true);
-        inHand = null;
-        const offered = queue.shift();
-        if (offered !== undefined) {
-          inHand = offered;
-          return Promise.resolve({ value: offered.record, done: false });
-        }
-        if (ended) return endError !== undefined ? Promise.reject(endError) : Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => { waiter = { resolve, reject }; });
-      },
-      return: async () => {
-        this.abandonIteratorRecord?.();
-        await this.stop();
-        await finished;
-        return { value: undefined, done: true };
-      },
-    };
   }
 
   /** Topic metadata, the local checkpoint, the ends (exitAtEnd). */

@@ -4,8 +4,7 @@
  * text is decoded here by the charset the record names, with MySQL's own tables; pure.
  */
 import iconv from 'iconv-lite';
-import { formatTimestamp } from '../dts/decoder.ts';
-import type { DecodedColumn } from '../dts/decoder.ts';
+import { type DecodedColumn, formatTimestamp } from '../dts/record-render.ts';
 import type { DtsImageValue } from '../dts/dts-record.ts';
 import type { ConsumedRecord } from './consumer.ts';
 import { SINGLE_BYTE_CHARSETS } from './mysql-charsets.ts';

@@ -19,11 +19,12 @@
 import type { RowChangeEvent } from '../model/change-event.ts';
 import type { ColumnValue } from '../model/column-value.ts';
 import type { TableSchema } from '../model/table-schema.ts';
-import { digitsAt, scanDecimalBytes, scannedPrecision, scannedScale } from './ascii-number.ts';
+import { parseTemporalBytes } from '../model/temporal-text.ts';
+import { scanDecimalBytes, scannedPrecision, scannedScale } from './ascii-number.ts';
 import type { AvroWriter } from './avro-writer.ts';
 import type { BuildContext } from './record-builder.ts';
 import type { TextImage, ValueAt } from './record-format.ts';
-import { type DirectPlan, type ItemPlan, ItemKind, POWERS_OF_TEN, writeComponent, writeItem, writeRowHead } from './row-writer.ts';
+import { type DirectPlan, type ItemPlan, ItemKind, writeComponent, writeItem, writeRowHead } from './row-writer.ts';
 
 // The fields before the images are the same for every row of a chunk: the last ones written
 // are kept with what they were written from, and copied while that stays the same.
@@ -168,32 +169,18 @@ function integerInRange(p: ItemPlan, b: Buffer, s: number, e: number): boolean {
   return v >= p.minNumber && v <= p.maxNumber;
 }
 
-/** `YYYY-MM-DD HH:MM:SS[.f…]` as a DateTime item; false when the text has another shape. */
+/** `YYYY-MM-DD HH:MM:SS[.f…]` as a DateTime item (read by the model's one temporal parser); false when the text has another shape. */
 function writeDateTimeText(w: AvroWriter, b: Buffer, s: number, e: number): boolean {
-  const n = e - s;
-  if (n < 19 || n > 26 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x20 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a) return false;
-  let micros = 0;
-  if (n > 19) {
-    if (b[s + 19] !== 0x2e || n === 20) return false;
-    const fraction = digitsAt(b, s + 20, n - 20);
-    if (fraction < 0) return false;
-    micros = fraction * POWERS_OF_TEN[26 - n]!;
-  }
-  const year = digitsAt(b, s, 4);
-  const month = digitsAt(b, s + 5, 2);
-  const day = digitsAt(b, s + 8, 2);
-  const hour = digitsAt(b, s + 11, 2);
-  const minute = digitsAt(b, s + 14, 2);
-  const second = digitsAt(b, s + 17, 2);
-  if ((year | month | day | hour | minute | second) < 0) return false;
+  const v = parseTemporalBytes('datetime', b, s, e);
+  if (v === null || v.kind !== 'temporal') return false;
   w.reserve(43);
   w.buf[w.pos++] = 12;
-  writeComponent(w, year);
-  writeComponent(w, month);
-  writeComponent(w, day);
-  writeComponent(w, hour);
-  writeComponent(w, minute);
-  writeComponent(w, second);
-  writeComponent(w, micros);
+  writeComponent(w, v.year!);
+  writeComponent(w, v.month!);
+  writeComponent(w, v.day!);
+  writeComponent(w, v.hour!);
+  writeComponent(w, v.minute!);
+  writeComponent(w, v.second!);
+  writeComponent(w, v.micros!);
   return true;
 }

@@ -121,3 +121,18 @@ function temporal(negative: boolean, year: number | null, month: number | null, 
   hour: number | null, minute: number | null, second: number | null, micros: number | null): TemporalValue {
   return { kind: 'temporal', negative, year, month, day, hour, minute, second, micros };
 }
+
+/** Howard Hinnant's civil_from_days: proleptic Gregorian date of a day count from 1970-01-01. */
+export function civilFromDays(daysSinceEpoch: number): { year: number; month: number; day: number } {
+  const z = daysSinceEpoch + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}

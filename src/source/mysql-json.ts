@@ -21,7 +21,7 @@
  * have a variable-length size, 7 bits a byte, the high bit saying another byte follows.
  */
 import { SyncError } from '../errors.ts';
-import { formatMysqlDouble } from '../dts/decoder.ts';
+import { formatMysqlDouble } from '../model/mysql-double.ts';
 import { decodeDecimal } from './mysql-decimal.ts';
 
 const SMALL_OBJECT = 0x00;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import iconv from 'iconv-lite';
 import type { TemporalValue, TimestampValue } from '../model/column-value.ts';
-import { daysFromCivil } from '../model/temporal-text.ts';
+import { parseTemporalText } from '../model/temporal-text.ts';
 import { decimalLayout, readDecimal, type DecimalLayout } from './mysql-decimal.ts';
 import { mysqlJsonText } from './mysql-json.ts';
 
@@ -337,7 +337,7 @@ function zongjiValue(p: ZongjiParser, r: ColumnReader, index: number, tableMap: 
     case Kind.ClassicTemporal:
       // Classic (pre-5.6) temporal formats: zongji formats them as strings (dateStrings,
       // timezone Z); parse those back into components.
-      return parseTemporalText(String(v), column.type);
+      return classicTemporal(String(v), column.type);
     default:
       // SET (labels).
       return v as RawValue;
@@ -427,26 +427,14 @@ function hmsFromPacked(negative: boolean, hms: number, micros: number): Temporal
   return temporal(negative, null, null, null, Math.floor(hms / 4096) % 1024, Math.floor(hms / 64) % 64, hms % 64, micros);
 }
 
-/** Parses zongji's text for the classic temporal types ('YYYY-MM-DD HH:MM:SS[.f]', '[-]H:MM:SS[.f]'). */
-export function parseTemporalText(text: string, type: number): TemporalValue | TimestampValue {
-  if (type === T.TIME) {
-    const m = /^(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
-    if (!m) throw new Error(`unexpected TIME text from the binlog reader: ${text}`);
-    return temporal(m[1] === '-', null, null, null, Number(m[2]), Number(m[3]), Number(m[4]), fractionMicros(m[5]));
-  }
-  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
-  if (!m) throw new Error(`unexpected DATETIME/TIMESTAMP text from the binlog reader: ${text}`);
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const micros = fractionMicros(m[7]);
-  if (type === T.TIMESTAMP) {
-    // zongji formats TIMESTAMP in UTC (timezone 'Z'); zero is the zero timestamp.
-    const epochSeconds = y === 0 ? 0 : daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-    return { kind: 'timestamp', epochSeconds, micros };
-  }
-  return temporal(false, y, mo, d, h, mi, s, micros);
-}
-
-function fractionMicros(f: string | undefined): number {
-  return f ? Number(f.padEnd(6, '0')) : 0;
+/**
+ * zongji's text for the classic temporal types ('YYYY-MM-DD HH:MM:SS[.f]', '[-]H:MM:SS[.f]',
+ * TIMESTAMP in UTC), read by the model's one temporal parser.
+ */
+export function classicTemporal(text: string, type: number): TemporalValue | TimestampValue {
+  const kind = type === T.TIME ? 'time' : type === T.TIMESTAMP ? 'timestamp' : 'datetime';
+  const v = parseTemporalText(kind, text);
+  if (v === null) throw new Error(`unexpected ${kind.toUpperCase()} text from the binlog reader: ${text}`);
+  return v;
 }
 

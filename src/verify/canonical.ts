@@ -25,7 +25,7 @@
  * can name its differing columns.
  */
 import { createHash } from 'node:crypto';
-import type { DecodedColumn } from '../dts/decoder.ts';
+import type { DecodedColumn } from '../dts/record-render.ts';
 import type { ColumnSchema, ColumnType } from '../model/table-schema.ts';
 import { parseTemporalText } from '../model/temporal-text.ts';
 

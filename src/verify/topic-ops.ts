@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ConsumedRecord } from '../consumer/consumer.ts';
-import type { DecodedRecord } from '../dts/decoder.ts';
+import type { DecodedRecord } from '../dts/record-render.ts';
 import { ABSENT, type Canonical, canonicalFromRecord, keyText, rowDigest } from './canonical.ts';
 import type { BucketWriter } from './spill.ts';
 import { tableId, type VerifiedTable } from './verified-table.ts';

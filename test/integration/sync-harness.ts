@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
-import { decodeRecord, type DecodedRecord, renderRecord } from '../../src/dts/decoder.ts';
+import { decodeRecord } from '../../src/dts/decoder.ts';
+import { type DecodedRecord, renderRecord } from '../../src/dts/record-render.ts';
 import { LAB_SYNC_USER, type LabSource } from './lab.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

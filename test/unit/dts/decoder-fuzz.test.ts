@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { SyncError } from '../../../src/errors.ts';
 import type { DtsDateTime, DtsImageValue, DtsRecord } from '../../../src/dts/dts-record.ts';
-import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
+import { decodeRecord } from '../../../src/dts/decoder.ts';
+import { renderRecord } from '../../../src/dts/record-render.ts';
 import { encodeRecord } from '../../../src/dts/encoder.ts';
 
 const SEED = Number(process.env.DECODER_FUZZ_SEED ?? 0x5eed2024);

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SyncError } from '../../../src/errors.ts';
 import type { DtsDateTime, DtsImageValue, DtsRecord } from '../../../src/dts/dts-record.ts';
-import { decodeRecord, formatMysqlDouble, formatTimestamp, renderRecord } from '../../../src/dts/decoder.ts';
+import { decodeRecord } from '../../../src/dts/decoder.ts';
+import { formatTimestamp, renderRecord } from '../../../src/dts/record-render.ts';
+import { formatMysqlDouble } from '../../../src/model/mysql-double.ts';
 import { encodeRecord } from '../../../src/dts/encoder.ts';
 
 const N = 'com.alibaba.dts.formats.avro.';

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ChangeEvent, SourceInfo } from '../../../src/model/change-event.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
-import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
+import { decodeRecord } from '../../../src/dts/decoder.ts';
+import { renderRecord } from '../../../src/dts/record-render.ts';
 import { encodeEvent } from '../../../src/dts/encoder.ts';
 import { column } from '../../fixtures/column.ts';
 

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { RowChangeEvent, SourceInfo } from '../../../src/model/change-event.ts';
 import type { ColumnValue, TemporalValue } from '../../../src/model/column-value.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/table-schema.ts';
-import { decodeRecord, renderRecord, type DecodedColumn } from '../../../src/dts/decoder.ts';
+import { decodeRecord } from '../../../src/dts/decoder.ts';
+import { renderRecord, type DecodedColumn } from '../../../src/dts/record-render.ts';
 import { encodeEvent } from '../../../src/dts/encoder.ts';
 import { column } from '../../fixtures/column.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { daysFromCivil, parseTemporalBytes, parseTemporalText } from '../../../src/model/temporal-text.ts';
-import { parseTemporalText as zongjiTemporalText } from '../../../src/source/zongji-exact-rows.ts';
+import { civilFromDays, daysFromCivil, parseTemporalBytes, parseTemporalText } from '../../../src/model/temporal-text.ts';
+import { classicTemporal as zongjiTemporalText } from '../../../src/source/zongji-exact-rows.ts';
 import { normalizeFraction } from '../../../src/verify/canonical.ts';
 
 const t = (negative: boolean, year: number | null, month: number | null, day: number | null, hour: number | null, minute: number | null, second: number | null, micros: number | null) =>
@@ -36,17 +36,27 @@ test('bytes at an offset read the same as the text', () => {
   assert.deepEqual(parseTemporalBytes('datetime', b, 2, b.length - 2), parseTemporalText('datetime', '2001-02-03 04:05:06.7'));
 });
 
-test('the binlog reader\'s classic temporal text reads the same (TIMESTAMP and DATETIME, over many values)', () => {
+test('TIMESTAMP text is UTC epoch seconds, DATETIME its components; the binlog reader\'s classic types map to them', () => {
   for (let i = 0; i < 2000; i++) {
     const y = 1970 + (i * 7) % 300, mo = 1 + (i % 12), d = 1 + (i * 13) % 28, h = (i * 5) % 24, mi = (i * 11) % 60, s = (i * 17) % 60;
-    const fraction = i % 3 === 0 ? '' : `.${String(i * 4099 % 1_000_000).padStart(6, '0').slice(0, 1 + (i % 6))}`;
-    const text = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')} ${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${fraction}`;
-    assert.deepEqual(parseTemporalText('timestamp', text), zongjiTemporalText(text, 7), text);
-    assert.deepEqual(parseTemporalText('datetime', text), zongjiTemporalText(text, 12), text);
+    const digits = i % 3 === 0 ? '' : String(i * 4099 % 1_000_000).padStart(6, '0').slice(0, 1 + (i % 6));
+    const micros = digits === '' ? 0 : Number(digits.padEnd(6, '0'));
+    const text = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')} ${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}${digits === '' ? '' : `.${digits}`}`;
+    // Date.UTC is an independent reckoning of the same proleptic calendar (tests only).
+    assert.deepEqual(parseTemporalText('timestamp', text), { kind: 'timestamp', epochSeconds: Date.UTC(y, mo - 1, d, h, mi, s) / 1000, micros }, text);
+    assert.deepEqual(parseTemporalText('datetime', text), t(false, y, mo, d, h, mi, s, micros), text);
+    assert.deepEqual(zongjiTemporalText(text, 7), parseTemporalText('timestamp', text), text);
+    assert.deepEqual(zongjiTemporalText(text, 12), parseTemporalText('datetime', text), text);
   }
+  assert.deepEqual(zongjiTemporalText('-1:02:03.5', 11), t(true, null, null, null, 1, 2, 3, 500000));
+  assert.throws(() => zongjiTemporalText('2024-01-01', 12), /unexpected DATETIME text/);
   assert.equal(daysFromCivil(1970, 1, 1), 0);
   assert.equal(daysFromCivil(1969, 12, 31), -1);
   assert.equal(daysFromCivil(2000, 3, 1), 11017);
+  for (let days = -800_000; days < 2_950_000; days += 997) {
+    const c = civilFromDays(days);
+    assert.equal(daysFromCivil(c.year, c.month, c.day), days);
+  }
 });
 
 test('verify\'s canonical fraction comes from the same parser', () => {

@@ -4,7 +4,7 @@ import type { ColumnSchema, ColumnType, TableSchema } from '../../../src/model/t
 import { formatInet6, normalizeRow, normalizeValue } from '../../../src/source/row-normalizer.ts';
 import { parseLabels } from '../../../src/source/schema-reader.ts';
 import { daysFromCivil } from '../../../src/model/temporal-text.ts';
-import { parseTemporalText } from '../../../src/source/zongji-exact-rows.ts';
+import { classicTemporal } from '../../../src/source/zongji-exact-rows.ts';
 import { column } from '../../fixtures/column.ts';
 
 const col = (type: ColumnType, extra: Partial<ColumnSchema> = {}): ColumnSchema => column('c', type, extra);
@@ -54,11 +54,11 @@ test('daysFromCivil matches known dates without using Date', () => {
 });
 
 test('classic temporal text parses into components, TIMESTAMP into its instant', () => {
-  assert.deepEqual(parseTemporalText('-838:59:59.5', 11), { kind: 'temporal', negative: true, year: null, month: null, day: null, hour: 838, minute: 59, second: 59, micros: 500000 });
-  assert.deepEqual(parseTemporalText('2038-01-19 03:14:07.999999', 7), { kind: 'timestamp', epochSeconds: 2147483647, micros: 999999 });
-  assert.deepEqual(parseTemporalText('0000-00-00 00:00:00', 7), { kind: 'timestamp', epochSeconds: 0, micros: 0 });
-  assert.equal((parseTemporalText('0000-00-00 00:00:00', 12) as { year: number }).year, 0);
-  assert.throws(() => parseTemporalText('garbage', 12), /unexpected/);
+  assert.deepEqual(classicTemporal('-838:59:59.5', 11), { kind: 'temporal', negative: true, year: null, month: null, day: null, hour: 838, minute: 59, second: 59, micros: 500000 });
+  assert.deepEqual(classicTemporal('2038-01-19 03:14:07.999999', 7), { kind: 'timestamp', epochSeconds: 2147483647, micros: 999999 });
+  assert.deepEqual(classicTemporal('0000-00-00 00:00:00', 7), { kind: 'timestamp', epochSeconds: 0, micros: 0 });
+  assert.equal((classicTemporal('0000-00-00 00:00:00', 12) as { year: number }).year, 0);
+  assert.throws(() => classicTemporal('garbage', 12), /unexpected/);
 });
 
 test('ENUM/SET labels are parsed from COLUMN_TYPE with quotes and commas intact', () => {

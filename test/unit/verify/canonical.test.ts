@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeRecord, renderRecord } from '../../../src/dts/decoder.ts';
+import { decodeRecord } from '../../../src/dts/decoder.ts';
+import { renderRecord } from '../../../src/dts/record-render.ts';
 import { encodeEvent } from '../../../src/dts/encoder.ts';
 import type { ColumnValue } from '../../../src/model/column-value.ts';
 import type { TableSchema } from '../../../src/model/table-schema.ts';
