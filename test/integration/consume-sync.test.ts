@@ -20,7 +20,7 @@ import { readTableSchema } from '../../src/source/schema-reader.ts';
 import { adminConnection, ensureLab, kafkaBrokers, type LabSource, labSources, uniqueName } from './lab.ts';
 import { binlogEndOf } from './mixed-workload.ts';
 import { readTopic, startSync, writeSyncConfig } from './sync-harness.ts';
-import { zooColumns, zooRows } from './type-zoo-cases.ts';
+import { insertSql, normalizeServerText, printExpr, TEXT_TYPES, zooColumns, zooRows } from './type-zoo-cases.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,39 +29,12 @@ function rowsOf(source: LabSource): Record<string, string>[] {
   return zooRows(source.kind).map((r) => (r.id === '1' ? { ...r, c_text: "'text é\\nline 2'" } : r));
 }
 
-function insertSql(db: string, table: string, row: Record<string, string>): string {
-  const names = Object.keys(row);
-  return `INSERT INTO ${db}.${table} (${names.join(', ')}) VALUES (${names.map((n) => row[n]).join(', ')})`;
-}
 
-const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
-/**
- * How the server prints a column, in the consumer's conventions (type-zoo.test.ts). GEOMETRY:
- * the record holds the stored WKB, and MySQL stores geographic coordinates long-lat.
- */
-function printExpr(col: ColumnSchema, source: LabSource): string {
-  const c = `\`${col.name}\``;
-  switch (col.type) {
-    case 'bit': return `CAST(${c} + 0 AS CHAR)`;
-    case 'float': return `CAST(CAST(${c} AS DOUBLE) AS CHAR)`;
-    case 'binary': case 'varbinary': case 'tinyblob': case 'blob': case 'mediumblob': case 'longblob': return `HEX(${c})`;
-    case 'geometry': case 'point': case 'linestring': case 'polygon': case 'multipoint':
-    case 'multilinestring': case 'multipolygon': case 'geometrycollection':
-      return source.kind === 'mysql' ? `HEX(ST_AsBinary(${c}, 'axis-order=long-lat'))` : `HEX(ST_AsBinary(${c}))`;
-    default: return TEXT_TYPES.has(col.type) ? `CONCAT(HEX(${c}), '|', CAST(${c} AS CHAR CHARACTER SET utf8mb4))` : `CAST(${c} AS CHAR)`;
-  }
-}
 
-function normalizeServerText(col: ColumnSchema, text: string | null): string | null {
-  if (text === null || !['time', 'datetime', 'timestamp'].includes(col.type)) return text;
-  const m = /^(.*)\.(\d+)$/.exec(text);
-  if (!m) return text;
-  return /^0+$/.test(m[2]!) ? m[1]! : `${m[1]}.${m[2]!.padEnd(6, '0')}`;
-}
 
 async function serverRow(admin: mysql.Connection, source: LabSource, db: string, schema: TableSchema, id: string): Promise<(string | null)[]> {
-  const [rows] = await admin.query({ sql: `SELECT ${schema.columns.map((c) => printExpr(c, source)).join(', ')} FROM ${db}.zoo WHERE id = ${id}`, rowsAsArray: true });
+  const [rows] = await admin.query({ sql: `SELECT ${schema.columns.map((c) => printExpr(c, source.kind)).join(', ')} FROM ${db}.zoo WHERE id = ${id}`, rowsAsArray: true });
   return (rows as (string | null)[][])[0]!.map((v, i) => normalizeServerText(schema.columns[i]!, v));
 }
 
@@ -70,7 +43,7 @@ function consumedText(col: ColumnSchema, c: JsonColumn, side: 'before' | 'after'
   const text = c[side];
   if (text === null) return null;
   // No hex beside the text: the text is the hex itself (a TEXT value that is not UTF-8).
-  if (TEXT_TYPES.has(col.type)) return `${c[side === 'before' ? 'beforeHex' : 'afterHex'] ?? text}|${text}`;
+  if (TEXT_TYPES.includes(col.type)) return `${c[side === 'before' ? 'beforeHex' : 'afterHex'] ?? text}|${text}`;
   return text;
 }
 
@@ -81,7 +54,7 @@ function assertColumns(schema: TableSchema, record: JsonRecord, side: 'before' |
     const got = consumedText(col, c, side);
     const expected = want[i] ?? null;
     const at = `${where} ${col.name} (${col.type}, ${c.type})`;
-    if (got !== null && expected !== null && TEXT_TYPES.has(col.type) && !col.charset?.startsWith('utf8') && col.type.endsWith('text')) {
+    if (got !== null && expected !== null && TEXT_TYPES.includes(col.type) && !col.charset?.startsWith('utf8') && col.type.endsWith('text')) {
       // A DTS BinaryObject carries no charset: for a non-UTF-8 TEXT the bytes are what must survive.
       assert.equal(got.split('|')[0], expected.split('|')[0], at);
     } else if (col.type === 'float' && got !== null && expected !== null) {

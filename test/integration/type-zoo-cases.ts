@@ -4,6 +4,7 @@
  * columns with an SRID), and rows at the extremes. A column a server lacks is left out of
  * its rows.
  */
+import type { ColumnSchema } from '../../src/model/table-schema.ts';
 import type { SourceKind } from './lab.ts';
 
 const COMMON_COLUMNS: [string, string][] = [
@@ -136,4 +137,42 @@ export function zooColumns(kind: SourceKind): [string, string][] {
 
 export function zooRows(kind: SourceKind): Record<string, string>[] {
   return COMMON_ROWS.map((row) => ({ ...row, ...EXTRA_VALUES[kind][row.id!] }));
+}
+
+/** INSERT of one zoo row (column name to SQL expression). */
+export function insertSql(db: string, table: string, row: Record<string, string>): string {
+  const names = Object.keys(row);
+  return `INSERT INTO ${db}.${table} (${names.join(', ')}) VALUES (${names.map((n) => row[n]).join(', ')})`;
+}
+
+export const TEXT_TYPES = ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'];
+const GEOMETRY_TYPES = ['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection'];
+
+/**
+ * The SQL that makes the server print a column the way the decoder renders it. Text types
+ * print as `HEX|text`, to compare the stored bytes and the text. GEOMETRY: the record holds
+ * the stored WKB (docs/format.md: the stored value without the SRID), and MySQL stores
+ * geographic coordinates long-lat; its ST_AsBinary prints them in the SRS's axis order
+ * (lat-long for 4326) unless told otherwise. MariaDB has no axis orders.
+ */
+export function printExpr(col: ColumnSchema, kind: SourceKind): string {
+  const c = `\`${col.name}\``;
+  if (GEOMETRY_TYPES.includes(col.type)) {
+    return kind === 'mysql' ? `HEX(ST_AsBinary(${c}, 'axis-order=long-lat'))` : `HEX(ST_AsBinary(${c}))`;
+  }
+  if (TEXT_TYPES.includes(col.type)) return `CONCAT(HEX(${c}), '|', CAST(${c} AS CHAR CHARACTER SET utf8mb4))`;
+  switch (col.type) {
+    case 'bit': return `CAST(${c} + 0 AS CHAR)`;
+    case 'float': return `CAST(CAST(${c} AS DOUBLE) AS CHAR)`;
+    case 'binary': case 'varbinary': case 'tinyblob': case 'blob': case 'mediumblob': case 'longblob': return `HEX(${c})`;
+    default: return `CAST(${c} AS CHAR)`;
+  }
+}
+
+/** What the server printed, in the decoder's conventions (six fraction digits or none). */
+export function normalizeServerText(col: ColumnSchema, text: string | null): string | null {
+  if (text === null || !['time', 'datetime', 'timestamp'].includes(col.type)) return text;
+  const m = /^(.*)\.(\d+)$/.exec(text);
+  if (!m) return text;
+  return /^0+$/.test(m[2]!) ? m[1]! : `${m[1]}.${m[2]!.padEnd(6, '0')}`;
 }

@@ -24,41 +24,10 @@ import { resolveTableSchema } from '../../src/source/table-schema-resolver.ts';
 import { readTableSchema } from '../../src/source/schema-reader.ts';
 import type { RawValue } from '../../src/source/zongji-exact-rows.ts';
 import { adminConnection, ensureLab, LAB_SYNC_USER, labSources, uniqueName, type LabSource } from './lab.ts';
-import { zooColumns, zooRows } from './type-zoo-cases.ts';
+import { insertSql as zooInsert, normalizeServerText, printExpr, TEXT_TYPES, zooColumns, zooRows } from './type-zoo-cases.ts';
 
-const GEOMETRY_TYPES = ['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection'];
-const TEXT_TYPES = ['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext'];
 
-/**
- * The SQL that makes the server print a column the way the decoder renders it. GEOMETRY:
- * the record holds the stored WKB (docs/format.md: the stored value without the SRID), and
- * MySQL stores geographic coordinates long-lat; its ST_AsBinary prints them in the SRS's
- * axis order (lat-long for 4326) unless told otherwise. MariaDB has no axis orders.
- */
-function printExpr(col: ColumnSchema, source: LabSource): string {
-  const c = `\`${col.name}\``;
-  if (GEOMETRY_TYPES.includes(col.type)) {
-    return source.kind === 'mysql' ? `HEX(ST_AsBinary(${c}, 'axis-order=long-lat'))` : `HEX(ST_AsBinary(${c}))`;
-  }
-  if (TEXT_TYPES.includes(col.type)) return `CONCAT(HEX(${c}), '|', CAST(${c} AS CHAR CHARACTER SET utf8mb4))`;
-  switch (col.type) {
-    case 'bit': return `CAST(${c} + 0 AS CHAR)`;
-    case 'float': return `CAST(CAST(${c} AS DOUBLE) AS CHAR)`;
-    case 'binary': case 'varbinary': case 'tinyblob': case 'blob': case 'mediumblob': case 'longblob': return `HEX(${c})`;
-    default: return `CAST(${c} AS CHAR)`;
-  }
-}
 
-/** What the server printed, in the decoder's conventions (six fraction digits or none). */
-function normalizeServerText(col: ColumnSchema, text: string | null): string | null {
-  if (text === null) return null;
-  if (col.type === 'time' || col.type === 'datetime' || col.type === 'timestamp') {
-    const m = /^(.*)\.(\d+)$/.exec(text);
-    if (!m) return text;
-    return /^0+$/.test(m[2]!) ? m[1]! : `${m[1]}.${m[2]!.padEnd(6, '0')}`;
-  }
-  return text;
-}
 
 /** The decoder's rendering of one column in the server's conventions, for comparison. */
 function decodedText(col: ColumnSchema, rendered: string | null, bytes: Buffer | null): string | null {
@@ -77,13 +46,10 @@ for (const source of labSources()) {
     const rows = zooRows(source.kind);
     let admin: mysql.Connection;
 
-    const insertSql = (row: Record<string, string>): string => {
-      const names = Object.keys(row);
-      return `INSERT INTO ${db}.zoo (${names.join(', ')}) VALUES (${names.map((n) => row[n]).join(', ')})`;
-    };
+    const insertSql = (row: Record<string, string>): string => zooInsert(db, 'zoo', row);
 
     const serverImages = async (schema: TableSchema): Promise<Map<string, (string | null)[]>> => {
-      const [result] = await admin.query(`SELECT ${schema.columns.map((c) => printExpr(c, source)).join(', ')} FROM ${db}.zoo`);
+      const [result] = await admin.query(`SELECT ${schema.columns.map((c) => printExpr(c, source.kind)).join(', ')} FROM ${db}.zoo`);
       const out = new Map<string, (string | null)[]>();
       for (const r of result as Record<string, string | null>[]) {
         const values = Object.values(r).map((v, i) => normalizeServerText(schema.columns[i]!, v));
