@@ -127,38 +127,3 @@ export function writeCheckpoint(file: string, checkpoint: Omit<Checkpoint, 'vers
 export function emptyCheckpoint(): Checkpoint {
   return EMPTY;
 }
-
-/**
- * An exclusive lock next to the checkpoint file, so that two synchronizers never write
- * the same checkpoint. A lock left by a dead process is taken over.
- */
-export function lockCheckpoint(file: string): () => void {
-  const lock = `${file}.lock`;
-  fs.mkdirSync(path.dirname(lock), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(lock, 'wx');
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => fs.rmSync(lock, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new SyncError('CHECKPOINT_LOCKED',
-          `another synchronizer (pid ${pid}) is using checkpoint ${file}; stop it first, or give this one its own checkpoint.file`);
-      }
-      fs.rmSync(lock, { force: true });
-    }
-  }
-  throw new SyncError('CHECKPOINT_LOCKED', `could not lock checkpoint ${file} (${lock})`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

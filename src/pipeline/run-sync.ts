@@ -5,7 +5,8 @@
  * checkpointed, so a restart repeats at most the unacknowledged tail (at-least-once).
  */
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
-import { emptyCheckpoint, lockCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { emptyCheckpoint, readCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { lockCheckpoint } from '../checkpoint/checkpoint-lock.ts';
 import type { Connection } from 'mysql2/promise';
 import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
 import { loadConfig } from '../config/index.ts';
@@ -45,11 +46,11 @@ export async function runSync(o: RunSyncOptions): Promise<void> {
   // The config in force: live edits replace it (config-reload.ts); a new session after a fault starts with it.
   let config = o.config;
   let session: SyncSession | null = null;
+  const release = await lockCheckpoint(config.checkpoint.file);
   const stopWatching = o.configFile ? watchConfigFile(o.configFile, (why) => {
     void reloadConfig(o.configFile!, why, config, log, session).then((next) => { if (next) config = next; });
   }) : () => {};
   log.info({ config: redactConfig(config) }, 'configuration');
-  const release = lockCheckpoint(config.checkpoint.file);
   // One synchronizer per source.serverId on the source (server-id-lock.ts), taken before each session.
   const serverIdLock = new ServerIdLock(sourceConnection(config), config.source.serverId, log);
   try {
@@ -100,7 +101,7 @@ export async function runSync(o: RunSyncOptions): Promise<void> {
   } finally {
     stopWatching();
     await serverIdLock.release();
-    release();
+    await release();
   }
 }
 

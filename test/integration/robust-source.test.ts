@@ -94,7 +94,7 @@ for (const labSource of labSources()) {
       // The same checkpoint file: the file lock.
       const sameFile = await runSyncToExit(['--config', a.configFile]);
       assert.equal(sameFile.code, 2, sameFile.output);
-      assert.match(sameFile.output, new RegExp(`\\[CHECKPOINT_LOCKED\\]: another synchronizer \\(pid ${first.proc.pid}\\) is using checkpoint`));
+      assert.match(sameFile.output, new RegExp(`\\[CHECKPOINT_LOCKED\\]: another synchronizer \\(pid ${first.proc.pid} on [^,]+, running since [^)]+\\) is using checkpoint`));
 
       // Another checkpoint file, the same server id: the source-side lock, seen by the precheck.
       const b = config(database, ['t'], { serverId });
