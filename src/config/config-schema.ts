@@ -178,7 +178,14 @@ function validPatterns(objects: unknown): { pattern: ObjectPattern; index: numbe
 }
 
 /** Checks across options: duplicated objects, and mapping keys that are invalid or select nothing. */
-function crossCheck(config: { objects?: unknown; topics?: unknown }, ctx: z.RefinementCtx): void {
+function crossCheck(config: { objects?: unknown; topics?: unknown; delivery?: unknown; checkpoint?: { store?: unknown } }, ctx: z.RefinementCtx): void {
+  if (config.delivery === 'exactly-once' && config.checkpoint?.store !== 'kafka') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['delivery'],
+      message: 'delivery exactly-once commits the checkpoint in the same Kafka transaction as the records, so it needs checkpoint.store: kafka; set it, or use delivery: at-least-once',
+    });
+  }
   const objects = validPatterns(config.objects);
   const seen = new Map<string, number>();
   for (const { pattern, index } of objects) {
@@ -288,9 +295,22 @@ export const configSchema = z
           .default('checkpoint.json')
           .describe("Checkpoint file; a relative path resolves against the config file's directory."),
         intervalMs: int(1, MAX_MS).default(1000).describe('How often the checkpoint is written, in milliseconds.'),
+        store: z
+          .enum(['file', 'kafka'])
+          .default('file')
+          .describe('file: checkpoint.file on this host; kafka: a compacted topic, so that instances on other hosts can take over (docs/operations.md).'),
+        topic: nonEmpty().optional().describe('store kafka: the compacted checkpoint topic (default <kafka.clientId>.checkpoints).'),
+        task: nonEmpty().optional().describe('store kafka: the task name, the key of its checkpoint and the name its instances elect an active one under (default kafka.clientId).'),
+        sessionTimeoutMs: int(6000, 300_000)
+          .default(10_000)
+          .describe('store kafka: how long the active instance may go unheard before a standby takes over, in milliseconds.'),
       })
       .prefault({})
       .describe('Where the synchronizer records how far it got.'),
+    delivery: z
+      .enum(['at-least-once', 'exactly-once'])
+      .default('at-least-once')
+      .describe('at-least-once: a restart may repeat the last records; exactly-once: records and the checkpoint that covers them are committed in one Kafka transaction (Kafka 0.11+, checkpoint.store kafka).'),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged.'),
@@ -311,7 +331,15 @@ export const configSchema = z
       .describe('Metrics and health endpoints (docs/operations.md).'),
   })
   .superRefine(crossCheck, { when: () => true })
-  .transform((config) => ({ ...config, topics: { ...config.topics, mapping: canonicalMapping(config.topics.mapping) } }));
+  .transform((config) => ({
+    ...config,
+    topics: { ...config.topics, mapping: canonicalMapping(config.topics.mapping) },
+    checkpoint: {
+      ...config.checkpoint,
+      topic: config.checkpoint.topic ?? `${config.kafka.clientId}.checkpoints`,
+      task: config.checkpoint.task ?? config.kafka.clientId,
+    },
+  }));
 
 type DeepReadonly<T> = T extends readonly (infer U)[]
   ? readonly DeepReadonly<U>[]

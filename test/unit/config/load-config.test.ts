@@ -78,7 +78,8 @@ test('defaults are applied to every option left out', () => {
       ddl: { emit: false },
       mode: 'initial',
       snapshot: { schema: true, chunkRows: 10000, workers: 2, progress: 'auto' },
-      checkpoint: { file: '/etc/dts/checkpoint.json', intervalMs: 1000 },
+      checkpoint: { file: '/etc/dts/checkpoint.json', intervalMs: 1000, store: 'file', topic: 'dts-binlog-kafka.checkpoints', task: 'dts-binlog-kafka', sessionTimeoutMs: 10000 },
+      delivery: 'at-least-once',
       log: { level: 'info' },
       metrics: { port: 0, host: '0.0.0.0', stallSeconds: 60 },
     },
@@ -322,4 +323,16 @@ test('a missing config file names the path and what --config takes', () => {
 test('TLS client certificates need both cert and key', () => {
   const e = errorOf(() => parseConfig(minimal().replace('password: pw', 'password: pw\n  tls: { enabled: true, cert: c.pem }'), {}));
   assert.match(e.message, /source\.tls\.key: cert is set but key is not/);
+});
+
+test('store kafka: the checkpoint topic and task name default from kafka.clientId; exactly-once without it is refused', () => {
+  const c = parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n'), {});
+  assert.equal(c.checkpoint.topic, 'dts-binlog-kafka.checkpoints');
+  assert.equal(c.checkpoint.task, 'dts-binlog-kafka');
+  const named = parseConfig(minimal('checkpoint: { store: kafka, task: orders, topic: ha.cp }\n'), {});
+  assert.deepEqual([named.checkpoint.task, named.checkpoint.topic], ['orders', 'ha.cp']);
+  const e = errorOf(() => parseConfig(minimal('delivery: exactly-once\n'), {}));
+  assert.equal(e.code, 'CONFIG_INVALID');
+  assert.match(e.message, /delivery: delivery exactly-once .* needs checkpoint\.store: kafka; set it, or use delivery: at-least-once/);
+  assert.match(errorOf(() => parseConfig(minimal('checkpoint: { store: kafka, sessionTimeoutMs: 1000 }\n'), {})).message, /checkpoint\.sessionTimeoutMs/);
 });
