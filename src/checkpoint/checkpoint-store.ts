@@ -56,6 +56,9 @@ export interface SnapshotState {
 
 const EMPTY: Checkpoint = { version: 1, binlog: null, idReservedUntil: '1', snapshot: null, updatedAt: '' };
 
+/** What to do about a corrupt checkpoint file, the default fix of `parseCheckpoint`. */
+const FILE_FIX = 'To start anyway, move the file away and give the start explicitly (--start-position FILE:POS or --start-timestamp SECONDS), or delete it to start from the current end of the binlog (mode incremental) or with a fresh snapshot (mode initial).';
+
 export function readCheckpoint(file: string): Checkpoint | null {
   let text: string;
   try {
@@ -64,15 +67,24 @@ export function readCheckpoint(file: string): Checkpoint | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} cannot be read: ${(err as Error).message}`, { cause: err });
   }
-  const fix = `To start anyway, move the file away and give the start explicitly (--start-position FILE:POS or --start-timestamp SECONDS), or delete it to start from the current end of the binlog (mode incremental) or with a fresh snapshot (mode initial).`;
+  return parseCheckpoint(text, `checkpoint file ${file}`);
+}
+
+/**
+ * The checkpoint in `text`, validated, or CHECKPOINT_CORRUPT. Pure, and shared by every
+ * store (the file, the Kafka topic of src/ha), so that a checkpoint is held to the same rules
+ * wherever it lives. `where` names it in messages ("checkpoint file F", "checkpoint of task
+ * X in topic T"); `fix` says how to start anyway from that store.
+ */
+export function parseCheckpoint(text: string, where: string, fix: string = FILE_FIX): Checkpoint {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} is corrupt (${text.length} bytes, not valid JSON: ${(err as Error).message}). ${fix}`, { cause: err });
+    throw new SyncError('CHECKPOINT_CORRUPT', `${where} is corrupt (${text.length} bytes, not valid JSON: ${(err as Error).message}). ${fix}`, { cause: err });
   }
   const problem = checkShape(parsed);
-  if (problem) throw new SyncError('CHECKPOINT_CORRUPT', `checkpoint file ${file} is corrupt: ${problem}. ${fix}`);
+  if (problem) throw new SyncError('CHECKPOINT_CORRUPT', `${where} is corrupt: ${problem}. ${fix}`);
   return parsed as Checkpoint;
 }
 
