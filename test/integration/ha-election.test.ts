@@ -70,6 +70,15 @@ async function runChild(c: ChildConfig): Promise<void> {
       };
       answer();
     }
+    if (cmd === 'block past the lease') {
+      // The event loop held, as by a long synchronous job (no heartbeat, no timer, no I/O
+      // callback), until 300 ms after the lease ends: holdsLease(now + d) tells how long it has left.
+      const start = performance.now();
+      let left = 0;
+      while (left < 10_000 && e.holdsLease(start + left + 10)) left += 10;
+      while (performance.now() < start + left + 300);
+      print({ t: 'unblocked', leaseLeftMs: left, role: e.role });
+    }
     if (cmd === 'stop') {
       void e.stop().then(() => {
         print({ t: 'stopped' });
@@ -304,6 +313,30 @@ function defineTests(): void {
         assert.deepEqual(afterResume.filter((l) => l.holds), [], 'the resumed member never held a lease again');
         assert.deepEqual(afterResume.filter((l) => l.t === 'role' && l.role === 'active'), []);
         assert.deepEqual(b.roleChanges(bActiveIndex + 1), [], 'b stayed active');
+        t.diagnostic(`a after the resume: ${afterResume.map((l) => `${l.t}${l.role ? `=${l.role}` : ''}${l.msg ? `(${l.msg})` : ''}`).join(', ')}`);
+      });
+
+      test('the active one stalled past its lease but within the session: no lease at once, standby, then active again; the standby stays standby', async (t) => {
+        const g = await newElection();
+        const { a, b } = await activeAndStandby(g);
+        await a.waitFor((l) => l.t === 'lease' && l.value === true, 'a holding its lease');
+        const from = a.lines.length;
+        const bFrom = b.lines.length;
+        // Past the lease (at most session - margin = 4 s from a moment before the broker last
+        // heard from a) by 300 ms, so within the session: the broker still counts a in.
+        a.send('block past the lease');
+        const unblocked = await a.waitFor((l) => l.t === 'unblocked', 'unblocked', 30_000, from);
+        assert.equal(unblocked.line.role, 'standby');
+        const left = unblocked.line.leaseLeftMs as number;
+        assert.ok(left > 0 && left <= SESSION_TIMEOUT_MS - 2_000, `lease left when blocked: ${left} ms`);
+        const standby = await a.waitFor((l) => l.t === 'role' && l.role === 'standby', 'standby', 30_000, from);
+        assert.equal(standby.line.holds, false);
+        // Still the owner of partition 0 in the same generation: a later heartbeat proves it, and a is active again.
+        const back = await a.waitFor((l) => l.t === 'role' && l.role === 'active', 'active again', 30_000, standby.index);
+        assert.equal(back.line.holds, true);
+        assert.deepEqual(a.lines.slice(from).filter(isJoined(false)), [], 'a never lost partition 0');
+        assert.deepEqual(b.roleChanges(bFrom), [], 'b never became active');
+        t.diagnostic(`kafka ${version}: lease left when the stall began ${left} ms; active again ${Math.round((back.line.mono as number) - (standby.line.mono as number))} ms after standing by`);
       });
     });
   }
