@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   RECORD_TOO_LARGE: { retriable: false },
   CHECKPOINT_CORRUPT: { retriable: false },
   CHECKPOINT_LOCKED: { retriable: false },
+  /** an asynchronous checkpoint write (checkpoint.store kafka) failed or came back too late */
+  CHECKPOINT_WRITE_FAILED: { retriable: true },
+  /** checkpoint.store kafka: this instance is not (or no longer) the active one of its task; it stands by */
+  NOT_ACTIVE: { retriable: false },
   PRECHECK_FAILED: { retriable: false },
   SCHEMA_NO_KEY: { retriable: false },
   CONSUMER_GROUP_CONFLICT: { retriable: false },

@@ -1,21 +1,43 @@
 /**
- * Keeps the running checkpoint: the last acknowledged transaction boundary and the record
- * id counter. Positions are written at most every `intervalMs` (and on flush); id blocks
- * are reserved in the file before any id of the block is used, so that ids only grow,
- * also across crashes.
+ * Keeps the running checkpoint: the last acknowledged transaction boundary, the full-data
+ * sync's progress and the record id counter, written to a CheckpointStore (the file, or the
+ * compacted Kafka topic of src/ha). Positions are written at most every `intervalMs` (and
+ * on flush). Id blocks are reserved in the store before any id of the block is used, so
+ * that ids only grow, also across crashes and takeovers.
+ *
+ * A store may write synchronously (the file) or not (Kafka). Writes land in call order,
+ * one at a time; what changes while one is under way is written by the next. With an
+ * asynchronous store the next id block is reserved ahead, while half of the current one is
+ * still unused (500,000 ids: seconds at any rate we reach, against milliseconds per write).
  */
 import type { BinlogPosition } from '../model/binlog-position.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
+import { SyncError } from '../errors.ts';
 import { type Checkpoint, type SnapshotState, writeCheckpoint } from './checkpoint-store.ts';
 
 const ID_BLOCK = 1_000_000n;
+
+/** What a store keeps: the checkpoint without the fields the store stamps. */
+export type CheckpointDocument = Omit<Checkpoint, 'version' | 'updatedAt'>;
+
+export interface CheckpointStore {
+  /** where the checkpoint is, for messages: "checkpoint file x.json", "checkpoint of task t in topic p" */
+  readonly where: string;
+  /** Durably records the document; a promise when the store is asynchronous. Throws or rejects with a SyncError. */
+  write(doc: CheckpointDocument): void | Promise<void>;
+}
+
+/** The checkpoint file as a store (atomic, synchronous writes: checkpoint-store.ts). */
+export function fileCheckpointStore(file: string): CheckpointStore {
+  return { where: `checkpoint file ${file}`, write: (doc) => writeCheckpoint(file, doc) };
+}
 
 export interface CheckpointRunState {
   readonly binlog: (BinlogPosition & { readonly gtid: string | null }) | null;
 }
 
 export interface CheckpointWriterOptions {
-  readonly file: string;
+  readonly store: CheckpointStore;
   readonly intervalMs: number;
   readonly initial: Checkpoint;
   readonly onWrite?: (position: string) => void;
@@ -26,10 +48,17 @@ export class CheckpointWriter {
   private binlog: Checkpoint['binlog'];
   private snapshot_: Checkpoint['snapshot'];
   private next: bigint;
+  /** ids below this are reserved in the store (its write was acknowledged) */
   private reservedUntil: bigint;
+  /** the reservation the next write carries */
+  private reserving: bigint;
   private dirty = false;
   private lastWrite = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** the asynchronous write under way, if any */
+  private writing: Promise<void> | null = null;
+  private failure: SyncError | null = null;
+  private onError: ((e: SyncError) => void) | null = null;
 
   constructor(o: CheckpointWriterOptions) {
     this.o = o;
@@ -38,6 +67,7 @@ export class CheckpointWriter {
     // Ids of an earlier run may have gone up to its reservation: continue above it.
     this.next = BigInt(o.initial.idReservedUntil);
     this.reservedUntil = this.next;
+    this.reserving = this.next;
   }
 
   get position(): Checkpoint['binlog'] {
@@ -58,10 +88,38 @@ export class CheckpointWriter {
     else this.schedule();
   }
 
+  /**
+   * Reserves the first id block before any record is made (needed with an asynchronous
+   * store, whose reservations are acknowledged later; harmless with the file).
+   */
+  async open(): Promise<void> {
+    this.reserving = this.next + ID_BLOCK;
+    this.write();
+    await this.flush();
+  }
+
+  /**
+   * Starts a session: forgets an earlier failed write (the next write carries everything)
+   * and tells `onError` of a failed asynchronous write from now on; the session must stop
+   * then. Null when the session ended.
+   */
+  resume(onError: ((e: SyncError) => void) | null): void {
+    this.onError = onError;
+    if (onError === null || this.failure === null) return;
+    this.failure = null;
+    this.write();
+  }
+
   nextId(): bigint {
-    if (this.next >= this.reservedUntil) {
-      this.reservedUntil = this.next + ID_BLOCK;
+    if (this.next + ID_BLOCK / 2n >= this.reserving) {
+      this.reserving = this.next + ID_BLOCK;
       this.write();
+    }
+    if (this.next >= this.reservedUntil) {
+      // Only an asynchronous store whose write has not come back after half a block of ids.
+      throw new SyncError('CHECKPOINT_WRITE_FAILED',
+        `record id ${this.next} is not reserved yet in the ${this.o.store.where}: its write is slow or failed; the sync resumes from the checkpoint`,
+        { retriable: true });
     }
     return this.next++;
   }
@@ -84,15 +142,43 @@ export class CheckpointWriter {
     else if (!this.timer) this.timer = setTimeout(() => { this.timer = null; if (this.dirty) this.write(); }, wait);
   }
 
-  flush(): void {
+  /** Writes what is not written yet; resolves once the store has it. Rejects with the failure of an asynchronous write. */
+  async flush(): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     if (this.dirty) this.write();
+    while (this.writing !== null) await this.writing;
+    if (this.dirty && this.failure === null) this.write(); // changed while the last write was under way
+    while (this.writing !== null) await this.writing;
+    if (this.failure !== null) throw this.failure;
   }
 
   private write(): void {
-    writeCheckpoint(this.o.file, { binlog: this.binlog, idReservedUntil: this.reservedUntil.toString(), snapshot: this.snapshot_ });
+    this.dirty = true;
+    if (this.writing !== null || this.failure !== null) return; // the write under way is followed by another
+    const doc: CheckpointDocument = { binlog: this.binlog, idReservedUntil: this.reserving.toString(), snapshot: this.snapshot_ };
     this.dirty = false;
     this.lastWrite = Date.now();
-    if (this.binlog) this.o.onWrite?.(formatBinlogPosition(this.binlog));
+    const done = () => {
+      if (BigInt(doc.idReservedUntil) > this.reservedUntil) this.reservedUntil = BigInt(doc.idReservedUntil);
+      if (doc.binlog) this.o.onWrite?.(formatBinlogPosition(doc.binlog));
+    };
+    const pending = this.o.store.write(doc);
+    if (pending === undefined) {
+      done();
+      return;
+    }
+    this.writing = pending.then(
+      () => {
+        this.writing = null;
+        done();
+        if (this.dirty) this.write();
+      },
+      (e: unknown) => {
+        this.writing = null;
+        this.failure = e instanceof SyncError ? e
+          : new SyncError('CHECKPOINT_WRITE_FAILED', `writing the ${this.o.store.where} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e, retriable: true });
+        this.onError?.(this.failure);
+      },
+    );
   }
 }

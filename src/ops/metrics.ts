@@ -11,7 +11,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { binlogFileNumber, type BinlogPosition } from '../model/binlog-position.ts';
-import { readiness, type Readiness } from './health.ts';
+import { readiness, type Readiness, type Role } from './health.ts';
 
 export const registry = new Registry();
 
@@ -42,6 +42,7 @@ const state = {
   sourceConnected: false,
   kafkaConnected: false,
   stopping: false,
+  role: 'single' as Role,
   /** sends handed to the sink and not settled */
   sendsPending: 0,
   /** the last acknowledgement, or when sends became pending after none were (ms) */
@@ -196,6 +197,14 @@ new Gauge({
   },
 });
 new Gauge({
+  name: 'dts_active',
+  help: '1 while this instance syncs (the only one, or the active one of its task), 0 while it stands by or joins the election.',
+  registers: [registry],
+  collect() {
+    this.set(state.role === 'single' || state.role === 'active' ? 1 : 0);
+  },
+});
+new Gauge({
   name: 'dts_ready',
   help: 'What /readyz answers: 1 ready, 0 not.',
   registers: [registry],
@@ -339,6 +348,11 @@ export function setSourceConnected(up: boolean): void {
   state.sourceConnected = up;
 }
 
+/** checkpoint.store kafka: this instance's role in its task's election (src/ha). */
+export function setRole(role: Role): void {
+  state.role = role;
+}
+
 /** A stop was asked for (SIGTERM/SIGINT): not ready any more. */
 export function setStopping(): void {
   state.stopping = true;
@@ -352,6 +366,7 @@ function stalledMs(now: number): number {
 
 export function currentReadiness(now = Date.now()): Readiness {
   return readiness({
+    role: state.role,
     sourceConnected: state.sourceConnected,
     kafkaConnected: state.kafkaConnected,
     stopping: state.stopping,
@@ -370,7 +385,7 @@ export function resetMetrics(): void {
   topicCounters.clear();
   rowCounters.clear();
   Object.assign(state, {
-    startedAt: Date.now(), sourceConnected: false, kafkaConnected: false, stopping: false, sendsPending: 0,
+    startedAt: Date.now(), sourceConnected: false, kafkaConnected: false, stopping: false, role: 'single', sendsPending: 0,
     progressAt: Date.now(), lastCommitSeconds: null, binlogBehindBytes: null, queue: null, stallMs: 60_000,
   });
 }

@@ -150,7 +150,8 @@ export class SyncSession {
     signal.removeEventListener('abort', onAbort);
     await this.drain();
     unobserve();
-    if (error) throw error;
+    // A failure while draining (the last sends, the last checkpoint write) counts too.
+    if (error ?? this.failed) throw error ?? this.failed;
   }
 
   /**
@@ -211,7 +212,7 @@ export class SyncSession {
       const deadline = Date.now() + 30_000;
       while (this.inFlight.batches > 0 && Date.now() < deadline && !this.failed) await sleep(20);
     }
-    this.o.checkpoint.flush();
+    await this.o.checkpoint.flush().catch((e: unknown) => this.fail(asSyncError(e)));
   }
 
   private includeMap(tables: [string, string][]): Record<string, string[] | true> {

@@ -149,6 +149,12 @@ async function serverIdInUse(conn: Connection, config: SyncConfig, checks: Prech
   }
   if (!holder) return checks;
   const out = [...checks];
+  if (config.checkpoint.store === 'kafka') {
+    // The instances of a task share the id; the one holding it is the active one, which this one stands by for.
+    out[i] = pass('server_id', `source.serverId ${serverId} is held on the source by connection ${holder.connectionId}: with checkpoint.store kafka, ` +
+      `the active instance of task ${config.checkpoint.task}; this one stands by and takes the id over when elected`);
+    return out;
+  }
   out[i] = fail('server_id',
     `source.serverId ${serverId} is in use: another synchronizer holds it on the source (its lock connection ${holder.connectionId}${holder.who ? `, ${holder.who}` : ''}); ` +
       'a second binlog client with the same id would make the source drop the first one\'s connection, and both would write the same changes',

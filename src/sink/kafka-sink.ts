@@ -74,6 +74,8 @@ export interface KafkaSinkOptions {
   ackTimeoutMs?: number;
   /** Broker-side duplicate removal; needs acks -1 (default false, see the file comment). */
   idempotent?: boolean;
+  /** Asked before each produce request; an error stops the send (send-queue.ts): the election's lease (src/ha). */
+  fence?: () => SyncError | null;
   /** At most this many records of one partition in one record batch (default 10,000; the topic's max.message.bytes usually cuts first). */
   maxBatchRecords?: number;
   /** A produce request carries at most about this many bytes of records (default 16 MiB). */
@@ -128,6 +130,7 @@ export class KafkaSink implements Sink {
       target: this.brokerList,
       toSyncError: (e, doing) => this.toSyncError(e, { doing }),
       ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.fence ? { fence: options.fence } : {}),
     });
     ({ kafka: this.kafka, sockets: this.sockets } = createKafkaConnection({
       brokers: options.brokers,

@@ -58,6 +58,11 @@ export interface SendQueueOptions {
   /** Turns what planning or learning topics threw, when it is not a SyncError, into one. */
   readonly toSyncError: (e: unknown, doing: string) => SyncError;
   readonly observer?: SinkObserver;
+  /**
+   * Asked right before each produce request: an error stops the send there, as a failed
+   * request does (an instance that lost its election lease must not produce; src/ha).
+   */
+  readonly fence?: () => SyncError | null;
 }
 
 /** The first failure by send order: what failed, and the send (by number) that failed. */
@@ -155,6 +160,8 @@ export class SendQueue {
       }
     }
     for (const round of plan.rounds) {
+      const fenced = this.o.fence?.() ?? null;
+      if (fenced !== null) throw this.fail(seq, fenced);
       try {
         await producer.sendRound(round);
       } catch (e) {

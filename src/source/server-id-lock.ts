@@ -63,6 +63,7 @@ export interface ServerIdLockLogger {
 
 export class ServerIdLock {
   private readonly source: SourceConnectionOptions;
+  private readonly takeOver: boolean;
   private readonly serverId: number;
   private readonly log: ServerIdLockLogger;
   private conn: Connection | null = null;
@@ -70,7 +71,13 @@ export class ServerIdLock {
   private heldBy: number | null = null;
   private keepalive: NodeJS.Timeout | null = null;
 
-  constructor(source: SourceConnectionOptions, serverId: number, log: ServerIdLockLogger) {
+  /**
+   * takeOver: the holder is known to be deposed (checkpoint.store kafka: this instance was
+   * elected active of its task, so another holder is a former active one, paused or cut
+   * off); its lock connection is killed, as our own old one would be.
+   */
+  constructor(source: SourceConnectionOptions, serverId: number, log: ServerIdLockLogger, takeOver = false) {
+    this.takeOver = takeOver;
     this.source = source;
     this.serverId = serverId;
     this.log = log;
@@ -90,9 +97,10 @@ export class ServerIdLock {
       let got = await this.getLock(conn, name, 0);
       if (!got) {
         const holder = await serverIdLockHolder(conn, this.serverId);
-        if (holder && holder.connectionId === this.heldBy) {
-          // Our own connection from before a cut: the source has not noticed it is gone.
-          this.log.warn({ connectionId: holder.connectionId }, `the lock on source.serverId ${this.serverId} is still held by this synchronizer's old connection ${holder.connectionId}; killing it`);
+        if (holder && (holder.connectionId === this.heldBy || this.takeOver)) {
+          // Our own connection from before a cut: the source has not noticed it is gone. Or a deposed active instance's.
+          this.log.warn({ connectionId: holder.connectionId }, `the lock on source.serverId ${this.serverId} is still held by ${holder.connectionId === this.heldBy
+            ? "this synchronizer's old connection" : 'the former active instance of this task, connection'} ${holder.connectionId}; killing it`);
           await conn.query(`KILL ${holder.connectionId}`).catch(() => {});
           got = await this.getLock(conn, name, 5);
         }

@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { readCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { KafkaCheckpointStore } from '../ha/kafka-checkpoint-store.ts';
 import type { SyncConfig } from '../config/index.ts';
 import { sourceConnection } from '../config/source-connection.ts';
 import { readTlsFiles } from '../config/tls-files.ts';
@@ -153,32 +154,58 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyReport> {
 async function waitForSync(config: SyncConfig, snapshot: SourceSnapshot, waitMs: number, notes: string[], log: ConsumerLogger): Promise<void> {
   if (snapshot.position === null || waitMs <= 0) return;
   const target: BinlogPosition = snapshot.position;
-  const file = config.checkpoint.file;
+  const checkpoints = await checkpointReader(config, log);
   const deadline = Date.now() + waitMs;
   let last: BinlogPosition | null = null;
-  for (;;) {
-    let checkpoint;
-    try {
-      checkpoint = readCheckpoint(file);
-    } catch {
-      checkpoint = null;
+  try {
+    for (;;) {
+      let checkpoint;
+      try {
+        checkpoint = await checkpoints.read();
+      } catch {
+        checkpoint = null;
+      }
+      if (checkpoint === null && last === null && !checkpoints.mayAppear()) {
+        notes.push(`no synchronizer checkpoint at ${checkpoints.where}: verify cannot tell whether the synchronizer has caught up; changes it has not produced yet show as differences`);
+        return;
+      }
+      last = checkpoint?.binlog ?? last;
+      if (last !== null && compareBinlogPositions(last, target) >= 0) return;
+      if (Date.now() >= deadline) {
+        notes.push(
+          `the synchronizer's checkpoint (${last ? formatBinlogPosition(last) : 'none yet'}) did not reach the source snapshot ${formatBinlogPosition(target)} within ${Math.round(waitMs / 1000)} s; ` +
+            'changes after its checkpoint may show as differences (is the synchronizer running?)',
+        );
+        return;
+      }
+      log.debug({ checkpoint: last && formatBinlogPosition(last), target: formatBinlogPosition(target) }, 'waiting for the synchronizer to reach the snapshot');
+      await new Promise((r) => setTimeout(r, 250));
     }
-    if (checkpoint === null && last === null && !fs.existsSync(file)) {
-      notes.push(`no synchronizer checkpoint at ${file} on this host: verify cannot tell whether the synchronizer has caught up; changes it has not produced yet show as differences`);
-      return;
-    }
-    last = checkpoint?.binlog ?? last;
-    if (last !== null && compareBinlogPositions(last, target) >= 0) return;
-    if (Date.now() >= deadline) {
-      notes.push(
-        `the synchronizer's checkpoint (${last ? formatBinlogPosition(last) : 'none yet'}) did not reach the source snapshot ${formatBinlogPosition(target)} within ${Math.round(waitMs / 1000)} s; ` +
-          'changes after its checkpoint may show as differences (is the synchronizer running?)',
-      );
-      return;
-    }
-    log.debug({ checkpoint: last && formatBinlogPosition(last), target: formatBinlogPosition(target) }, 'waiting for the synchronizer to reach the snapshot');
-    await new Promise((r) => setTimeout(r, 250));
+  } finally {
+    await checkpoints.close();
   }
+}
+
+/** The synchronizer's checkpoint where its config keeps it: the file on this host, or the task's record in the Kafka topic. */
+async function checkpointReader(config: SyncConfig, log: ConsumerLogger) {
+  if (config.checkpoint.store === 'kafka') {
+    const { topic, task } = config.checkpoint;
+    const store = new KafkaCheckpointStore({ connection: { ...kafkaOptions(config), clientId: 'dts-verify', logger: log }, topic: topic! });
+    await store.connect();
+    return {
+      where: `task ${task} in topic ${topic}`,
+      read: () => store.read(task!),
+      mayAppear: () => true, // the topic exists: the synchronizer may be about to write it
+      close: () => store.close(),
+    };
+  }
+  const file = config.checkpoint.file;
+  return {
+    where: `${file} on this host`,
+    read: async () => readCheckpoint(file),
+    mayAppear: () => fs.existsSync(file),
+    close: async () => {},
+  };
 }
 
 interface KafkaSide {

@@ -213,3 +213,25 @@ test('topics the plan does not know are learnt first, then the send is planned a
   assert.deepEqual(learnt, [['u']]);
   assert.deepEqual(producer.sent, ['B0', 'B1']);
 });
+
+test('the fence is asked before every produce request: once it answers an error, no request goes out and the send fails with it', async () => {
+  const producer = new FakeProducer();
+  let lease = true;
+  const q = queue({ fence: () => (lease ? null : new SyncError('NOT_ACTIVE', 'the election lease ran out')) });
+  q.start(producer);
+  // A's third round (of 3, 3, 1) finds the lease gone: its first two went out, nothing after.
+  const sent = q.send(batch('A', 7));
+  const later = q.send(batch('B', 1));
+  const fenceAfter = 2;
+  const originalSend = producer.sendRound.bind(producer);
+  producer.sendRound = async (round) => {
+    await originalSend(round);
+    if (producer.rounds.length >= fenceAfter) lease = false;
+  };
+  const e = await rejection(sent);
+  assert.equal(e.code, 'NOT_ACTIVE');
+  assert.equal(producer.rounds.length, fenceAfter);
+  assert.deepEqual(producer.sent, ['A0', 'A1', 'A2', 'A3', 'A4', 'A5']);
+  assert.match((await rejection(later)).message, /not sent, because an earlier send failed .*lease ran out/);
+  assert.equal(q.accepting, false);
+});

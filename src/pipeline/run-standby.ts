@@ -1,0 +1,123 @@
+/**
+ * `checkpoint.store: kafka`: one config started on several hosts, one active instance.
+ *
+ * Every instance runs the precheck, then joins its task's election (src/ha/election.ts:
+ * Kafka's group membership; the member owning the checkpoint topic's single partition is
+ * active) and waits. The active one reads the task's checkpoint from the compacted topic
+ * (src/ha/kafka-checkpoint-store.ts) and syncs exactly as a single instance does
+ * (run-active.ts), checking its membership lease before every produce request. When it
+ * loses the lease or the role (a pause longer than the session, a partition from the
+ * coordinator), its sends stop at once, the session ends, and it stands by again; the new
+ * active one resumes from the last checkpoint written, so at most the records since then are
+ * repeated (at-least-once).
+ */
+import os from 'node:os';
+import { emptyCheckpoint } from '../checkpoint/checkpoint-store.ts';
+import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
+import { redactConfig, type SyncConfig } from '../config/index.ts';
+import { readTlsFiles } from '../config/tls-files.ts';
+import { SyncError } from '../errors.ts';
+import { Election, type Role } from '../ha/election.ts';
+import { KafkaCheckpointStore } from '../ha/kafka-checkpoint-store.ts';
+import type { Logger } from '../logger.ts';
+import { formatBinlogPosition } from '../model/binlog-position.ts';
+import { recordCheckpoint, setRole } from '../ops/metrics.ts';
+import { assertPrecheck } from '../precheck/precheck.ts';
+import type { KafkaConnectionOptions } from '../sink/kafka-connection.ts';
+import { runActive, type RunSyncOptions } from './run-active.ts';
+
+/** The group the instances of `task` elect the active one in. */
+export function electionGroup(task: string): string {
+  return `dts-task.${task}`;
+}
+
+export async function runStandby(o: RunSyncOptions): Promise<void> {
+  const { config, logger: log, signal } = o;
+  const { task, topic } = config.checkpoint;
+  log.info({ config: redactConfig(config) }, 'configuration');
+  await assertPrecheck(config, log.child({ phase: 'precheck' }));
+  const connection = kafkaConnection(config, log.child({ component: 'election' }));
+  const store = new KafkaCheckpointStore({ connection, topic: topic! });
+  await store.connect();
+  setRole('starting');
+  const election = new Election({
+    connection,
+    groupId: electionGroup(task!),
+    topic: topic!,
+    sessionTimeoutMs: config.checkpoint.sessionTimeoutMs,
+    identity: { host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() },
+    logger: log.child({ component: 'election' }),
+  });
+  let deposed: AbortController | null = null;
+  let roleChanged: (() => void) | null = null;
+  election.onRoleChange((role: Role, why: string) => {
+    if (role === 'active' || role === 'standby' || role === 'starting') setRole(role);
+    log.info({ role, why, task }, role === 'active' ? 'this instance is now the active one of its task' : `this instance is ${role}`);
+    if (role !== 'active') deposed?.abort(new SyncError('NOT_ACTIVE', `this instance is no longer the active one of task ${task}: ${why}`));
+    roleChanged?.();
+  });
+  try {
+    await election.start();
+    let first = true;
+    while (!signal.aborted) {
+      if (election.role !== 'active') {
+        log.info({ task, active: election.activeIdentity }, 'standing by: another instance of this task is active');
+        await new Promise<void>((resolve) => {
+          roleChanged = () => { if (election.role === 'active') resolve(); };
+          signal.addEventListener('abort', () => resolve(), { once: true });
+          roleChanged();
+        });
+        roleChanged = null;
+        continue;
+      }
+      deposed = new AbortController();
+      const active = deposed;
+      const fence = () => (election.holdsLease() ? null
+        : new SyncError('NOT_ACTIVE', `this instance's membership lease in task ${task}'s election ran out; another instance may be active now`));
+      const initial = (await store.read(task!)) ?? emptyCheckpoint();
+      log.info({ task, checkpoint: initial.binlog && formatBinlogPosition(initial.binlog) }, 'active: resuming from the checkpoint in Kafka');
+      const taskStore = store.forTask(task!);
+      const checkpoint = new CheckpointWriter({
+        // A deposed instance must not write over the new active one's checkpoint either.
+        store: { where: taskStore.where, write: (doc) => { const fenced = fence(); return fenced ? Promise.reject(fenced) : taskStore.write(doc); } },
+        intervalMs: config.checkpoint.intervalMs,
+        initial,
+        onWrite: (position) => {
+          log.debug({ position }, 'checkpoint written');
+          if (checkpoint.position) recordCheckpoint(checkpoint.position);
+        },
+      });
+      await checkpoint.open();
+      try {
+        await runActive({
+          ...o,
+          ...(first ? {} : { startPosition: undefined, startTimestamp: undefined }),
+          signal: AbortSignal.any([signal, active.signal]),
+          checkpoint,
+          precheck: false,
+          fence,
+        });
+        if (!active.signal.aborted) return; // stopped, or mode full finished
+      } catch (e) {
+        if (!(e instanceof SyncError && e.code === 'NOT_ACTIVE') && !active.signal.aborted) throw e;
+        log.warn({ task, err: (e as Error).message }, 'the active sync stopped: this instance lost its role');
+      }
+      first = false;
+    }
+  } finally {
+    await election.stop().catch(() => {});
+    await store.close().catch(() => {});
+  }
+}
+
+/** How the election and the checkpoint store reach Kafka: as the sink does. */
+function kafkaConnection(config: SyncConfig, log: Logger): KafkaConnectionOptions {
+  return {
+    brokers: config.kafka.brokers,
+    clientId: config.kafka.clientId,
+    logger: log,
+    requestTimeoutMs: config.kafka.requestTimeoutMs,
+    ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
+    ...(config.kafka.tls.enabled ? { tls: readTlsFiles(config.kafka.tls, 'kafka.tls') } : {}),
+  };
+}
