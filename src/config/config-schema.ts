@@ -179,6 +179,14 @@ function validPatterns(objects: unknown): { pattern: ObjectPattern; index: numbe
 
 /** Checks across options: duplicated objects, and mapping keys that are invalid or select nothing. */
 function crossCheck(config: { objects?: unknown; topics?: unknown; delivery?: unknown; checkpoint?: { store?: unknown } }, ctx: z.RefinementCtx): void {
+  if (config.delivery === 'exactly-once' && config.checkpoint?.store === 'kafka') {
+    // Until the transactional sink lands (issue 18), refuse rather than deliver at-least-once under this name.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['delivery'],
+      message: 'delivery exactly-once (records and their checkpoint in one Kafka transaction) is not available in this version yet; use delivery: at-least-once (after a crash or a takeover consumers may see the last records again, docs/consumer.md)',
+    });
+  }
   if (config.delivery === 'exactly-once' && config.checkpoint?.store !== 'kafka') {
     ctx.addIssue({
       code: 'custom',

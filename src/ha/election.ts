@@ -108,6 +108,7 @@ export class Election {
   private readonly timings: ElectionTimings;
   private readonly kafka: Kafka;
   private readonly callbacks: ((role: Role, why: string) => void)[] = [];
+  private readonly activeListeners: ((identity: MemberIdentity) => void)[] = [];
   private current: Role = 'starting';
   /** The live consumer and its number: events of an older one are ignored. */
   private consumer: Consumer | null = null;
@@ -181,6 +182,11 @@ export class Election {
   }
 
   /** The active member's identity as last seen (this one's own while active), or null when unknown. */
+  /** Tells `cb` the active member's identity each time a standby learns it (after each join). */
+  onActiveIdentity(cb: (identity: MemberIdentity) => void): void {
+    this.activeListeners.push(cb);
+  }
+
   get activeIdentity(): MemberIdentity | null {
     return this.role === 'active' ? this.o.identity : this.active;
   }
@@ -380,6 +386,7 @@ export class Election {
         if (inc !== this.incarnation) return;
         const found = activeMemberOf(group.members, this.o.topic);
         this.active = found?.identity ?? null;
+        if (this.active !== null) for (const cb of this.activeListeners) cb(this.active);
       })
       .catch((e: unknown) => {
         this.o.logger.debug({ groupId: this.o.groupId, err: (e as Error).message }, 'election: could not describe the group');

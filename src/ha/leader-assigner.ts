@@ -34,6 +34,8 @@ export interface MemberIdentity {
   readonly pid: number;
   /** ISO 8601 time the instance started (not the time it joined): the longest-running member wins a free election. */
   readonly startedAt: string;
+  /** a digest of the config options the instances of one task must share (run-standby.ts); absent in older members */
+  readonly config?: string;
 }
 
 /** What a member tells the group leader in its JoinGroup metadata (userData). */
@@ -52,8 +54,8 @@ export interface GroupMemberClaim {
 const CLAIM_VERSION = 1;
 
 export function encodeClaim(claim: MemberClaim): Buffer {
-  const { host, pid, startedAt } = claim.identity;
-  return Buffer.from(JSON.stringify({ v: CLAIM_VERSION, active: claim.active, host, pid, startedAt }));
+  const { host, pid, startedAt, config } = claim.identity;
+  return Buffer.from(JSON.stringify({ v: CLAIM_VERSION, active: claim.active, host, pid, startedAt, ...(config === undefined ? {} : { config }) }));
 }
 
 /** The claim in `userData`, or null when it is missing or not one of ours. */
@@ -62,7 +64,8 @@ export function decodeClaim(userData: Buffer | null | undefined): MemberClaim | 
   try {
     const o = JSON.parse(userData.toString('utf8')) as Record<string, unknown>;
     if (o.v !== CLAIM_VERSION || typeof o.host !== 'string' || typeof o.pid !== 'number' || typeof o.startedAt !== 'string') return null;
-    return { active: o.active === true, identity: { host: o.host, pid: o.pid, startedAt: o.startedAt } };
+    const identity = { host: o.host, pid: o.pid, startedAt: o.startedAt, ...(typeof o.config === 'string' ? { config: o.config } : {}) };
+    return { active: o.active === true, identity };
   } catch {
     return null;
   }

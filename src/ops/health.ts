@@ -9,7 +9,7 @@
  * a rolling update waits on it before stopping the active one. /readyz names the role.
  *
  * Liveness is not decided here: the process answers /healthz while it runs, and exits by
- * itself on a fatal error (the supervisor in run-sync.ts retries everything else).
+ * itself on a fatal error (the supervisor in run-active.ts retries everything else).
  */
 
 /** single: checkpoint.store file; the others: store kafka (src/ha). */

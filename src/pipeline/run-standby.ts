@@ -11,6 +11,7 @@
  * active one resumes from the last checkpoint written, so at most the records since then are
  * repeated (at-least-once).
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { emptyCheckpoint } from '../checkpoint/checkpoint-store.ts';
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
@@ -26,6 +27,24 @@ import { assertPrecheck } from '../precheck/precheck.ts';
 import type { KafkaConnectionOptions } from '../sink/kafka-connection.ts';
 import { runActive, type RunSyncOptions } from './run-active.ts';
 
+/**
+ * A digest of what the instances of one task must share: where they read and write, and how
+ * (not what may differ per host: the checkpoint file, the metrics port, the log level, nor
+ * what may be edited live one host at a time: objects, topics, DDL, snapshot options).
+ */
+export function taskConfigDigest(config: SyncConfig): string {
+  const { source, kafka, checkpoint } = config;
+  const shared = {
+    source: { host: source.host, port: source.port, user: source.user, serverId: source.serverId },
+    kafka: { brokers: [...kafka.brokers].sort(), clientId: kafka.clientId },
+    checkpoint: { topic: checkpoint.topic, task: checkpoint.task },
+    mode: config.mode,
+    partitionPolicy: config.partitionPolicy,
+    delivery: config.delivery,
+  };
+  return createHash('sha256').update(JSON.stringify(shared)).digest('hex').slice(0, 16);
+}
+
 /** The group the instances of `task` elect the active one in. */
 export function electionGroup(task: string): string {
   return `dts-task.${task}`;
@@ -39,17 +58,28 @@ export async function runStandby(o: RunSyncOptions): Promise<void> {
   const connection = kafkaConnection(config, log.child({ component: 'election' }));
   const store = new KafkaCheckpointStore({ connection, topic: topic! });
   await store.connect();
+  const digest = taskConfigDigest(config);
   setRole('starting');
   const election = new Election({
     connection,
     groupId: electionGroup(task!),
     topic: topic!,
     sessionTimeoutMs: config.checkpoint.sessionTimeoutMs,
-    identity: { host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() },
+    identity: { host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), config: digest },
     logger: log.child({ component: 'election' }),
   });
   let deposed: AbortController | null = null;
   let roleChanged: (() => void) | null = null;
+  // Two configs on one task name would take turns writing different things under one checkpoint.
+  let conflict: SyncError | null = null;
+  election.onActiveIdentity((other) => {
+    if (other.config === undefined || other.config === digest || conflict) return;
+    conflict = new SyncError('CONFIG_INVALID',
+      `the active instance of task ${task} (pid ${other.pid} on ${other.host}) runs with another config: the source, Kafka, ` +
+        'checkpoint.topic, mode, partitionPolicy or delivery differ. Every instance of a task must share them; ' +
+        'give this one its own checkpoint.task, or the same config as the active one');
+    roleChanged?.();
+  });
   election.onRoleChange((role: Role, why: string) => {
     if (role === 'active' || role === 'standby' || role === 'starting') setRole(role);
     log.info({ role, why, task }, role === 'active' ? 'this instance is now the active one of its task' : `this instance is ${role}`);
@@ -60,10 +90,11 @@ export async function runStandby(o: RunSyncOptions): Promise<void> {
     await election.start();
     let first = true;
     while (!signal.aborted) {
+      if (conflict) throw conflict;
       if (election.role !== 'active') {
         log.info({ task, active: election.activeIdentity }, 'standing by: another instance of this task is active');
         await new Promise<void>((resolve) => {
-          roleChanged = () => { if (election.role === 'active') resolve(); };
+          roleChanged = () => { if (election.role === 'active' || conflict) resolve(); };
           signal.addEventListener('abort', () => resolve(), { once: true });
           roleChanged();
         });

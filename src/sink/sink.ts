@@ -1,6 +1,6 @@
 /**
  * What the pipeline needs of a sink, and nothing of how Kafka does it: the session, the
- * snapshot and the scripts hold a `Sink`; only run-sync.ts and the scripts build one
+ * snapshot and the scripts hold a `Sink`; only run-active.ts and the scripts build one
  * (`KafkaSink`). A module of its own, without kafkajs, so that the pieces of the sink
  * (produce-plan.ts, send-queue.ts, kafka-sink.ts) and its callers share these types without
  * importing each other.

@@ -67,7 +67,7 @@ for (const source of labSources()) {
       return { ...created, task, cpTopic, cfg };
     }
 
-    async function start(configFile: string, readyText: string): Promise<RunningSync> {
+    async function start(configFile: string, readyText: string | null): Promise<RunningSync> {
       const s = await startSync(configFile, { readyText, readyTimeoutMs: 90_000 });
       running.push(s);
       return s;
@@ -182,6 +182,41 @@ for (const source of labSources()) {
       } finally {
         await conn.end().catch(() => {});
       }
+    });
+
+    test('a second config sharing the task name is refused; a checkpoint topic without compaction is warned about', { timeout: 120_000 }, async () => {
+      const { db, conn, cfg, task, cpTopic } = await setup('it_ha_conflict');
+      await conn.end();
+      const first = await start(cfg.configFile, 'starting binlog stream');
+      // The same task and checkpoint topic, another mode: not the same job.
+      const other = writeOpsConfig({ broker: kafka.broker, objects: [`${db}.a`], defaultTopic: db, source, mode: 'initial' }, (doc) => {
+        doc.checkpoint = { ...doc.checkpoint, store: 'kafka', task, topic: cpTopic, sessionTimeoutMs: SESSION_TIMEOUT_MS };
+      });
+      dirs.push(other.dir);
+      const second = await start(other.configFile, null);
+      const code = await second.exited;
+      assert.equal(code, 2, tail(second.output()));
+      assert.match(second.output(), new RegExp(`CONFIG_INVALID\\]: the active instance of task ${task} \\(pid ${first.proc.pid} on [^)]+\\) runs with another config.*give this one its own checkpoint.task`));
+      assert.equal(first.proc.exitCode, null, 'the active one runs on');
+      assert.equal(await first.stop(), 0, tail(first.output()));
+
+      // A checkpoint topic made by hand without compaction: the start says so, and how to fix it.
+      const plain = uniqueName('it_ha_plain');
+      const { Kafka, logLevel } = await import('kafkajs');
+      const kadmin = new Kafka({ clientId: 'ha-test', brokers: [kafka.broker], logLevel: logLevel.NOTHING }).admin();
+      await kadmin.connect();
+      try {
+        await kadmin.createTopics({ topics: [{ topic: plain, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }], waitForLeaders: true });
+      } finally {
+        await kadmin.disconnect();
+      }
+      const warned = writeOpsConfig({ broker: kafka.broker, objects: [`${db}.a`], defaultTopic: `${db}_plain`, source }, (doc) => {
+        doc.checkpoint = { ...doc.checkpoint, store: 'kafka', task: uniqueName('task'), topic: plain, sessionTimeoutMs: SESSION_TIMEOUT_MS };
+      });
+      dirs.push(warned.dir);
+      const third = await start(warned.configFile, 'starting binlog stream');
+      assert.match(third.output(), new RegExp(`${plain}.*cleanup.policy=compact`));
+      assert.equal(await third.stop(), 0, tail(third.output()));
     });
   });
 }

@@ -326,8 +326,10 @@ test('TLS client certificates need both cert and key', () => {
 });
 
 test('store kafka: the checkpoint topic and task name default from kafka.clientId; exactly-once without it is refused', () => {
-  const c = parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n'), {});
+  const c = parseConfig(minimal('checkpoint: { store: kafka }\n'), {});
   assert.equal(c.checkpoint.topic, 'dts-binlog-kafka.checkpoints');
+  assert.match(errorOf(() => parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n'), {})).message,
+    /delivery exactly-once .* is not available in this version yet; use delivery: at-least-once/);
   assert.equal(c.checkpoint.task, 'dts-binlog-kafka');
   const named = parseConfig(minimal('checkpoint: { store: kafka, task: orders, topic: ha.cp }\n'), {});
   assert.deepEqual([named.checkpoint.task, named.checkpoint.topic], ['orders', 'ha.cp']);

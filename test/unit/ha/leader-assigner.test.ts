@@ -74,6 +74,8 @@ test('the claim travels as JoinGroup user data; anything else decodes to null', 
   const claim: MemberClaim = { active: true, identity: { host: 'db-sync-1', pid: 4242, startedAt: EARLY } };
   assert.deepEqual(decodeClaim(encodeClaim(claim)), claim);
   assert.deepEqual(decodeClaim(encodeClaim({ ...claim, active: false }))?.active, false);
+  const withConfig: MemberClaim = { active: false, identity: { ...claim.identity, config: 'ab12' } };
+  assert.deepEqual(decodeClaim(encodeClaim(withConfig)), withConfig, 'the config digest travels too');
   assert.equal(decodeClaim(null), null);
   assert.equal(decodeClaim(Buffer.alloc(0)), null);
   assert.equal(decodeClaim(Buffer.from('not json')), null);
