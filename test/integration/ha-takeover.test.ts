@@ -206,7 +206,7 @@ for (const source of labSources()) {
       const kadmin = new Kafka({ clientId: 'ha-test', brokers: [kafka.broker], logLevel: logLevel.NOTHING }).admin();
       await kadmin.connect();
       try {
-        await kadmin.createTopics({ topics: [{ topic: plain, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }], waitForLeaders: true });
+        await kadmin.createTopics({ topics: [{ topic: plain, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }], waitForLeaders: true });
       } finally {
         await kadmin.disconnect();
       }
