@@ -16,6 +16,8 @@ import { SyncError } from '../errors.ts';
 import { type Checkpoint, type SnapshotState, writeCheckpoint } from './checkpoint-store.ts';
 
 const ID_BLOCK = 1_000_000n;
+/** The next block is asked for while this many ids of the current one are left. */
+const HALF_BLOCK = ID_BLOCK / 2n;
 
 /** What a store keeps: the checkpoint without the fields the store stamps. */
 export type CheckpointDocument = Omit<Checkpoint, 'version' | 'updatedAt'>;
@@ -111,7 +113,7 @@ export class CheckpointWriter {
   }
 
   nextId(): bigint {
-    if (this.next + ID_BLOCK / 2n >= this.reserving) {
+    if (this.next + HALF_BLOCK >= this.reserving) {
       this.reserving = this.next + ID_BLOCK;
       this.write();
     }

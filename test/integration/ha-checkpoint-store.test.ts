@@ -10,7 +10,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { Producer } from 'kafkajs';
-import { isSyncError, type SyncError } from '../../src/errors.ts';
+import { syncErrorOf } from './sync-harness.ts';
 import { type CheckpointDocument, KafkaCheckpointStore } from '../../src/ha/kafka-checkpoint-store.ts';
 import type { SinkLogger } from '../../src/sink/kafkajs-log.ts';
 import { ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
@@ -23,16 +23,6 @@ const FAST_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
 before(async () => {
   await ensureLab({ kafka: true });
 });
-
-async function syncErrorOf(promise: Promise<unknown>): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isSyncError(e), `expected a SyncError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 function capturingLogger(): { logger: SinkLogger; lines: { level: string; obj: object; msg?: string }[] } {
   const lines: { level: string; obj: object; msg?: string }[] = [];

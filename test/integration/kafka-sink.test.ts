@@ -10,13 +10,13 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { Admin } from 'kafkajs';
-import { isSyncError, type SyncError } from '../../src/errors.ts';
+import { isSyncError } from '../../src/errors.ts';
 import { protocolErrorType } from '../../src/sink/kafka-errors.ts';
 import { KafkaSink, type KafkaSinkOptions, type SinkLogger } from '../../src/sink/kafka-sink.ts';
 import type { SinkMessage } from '../../src/sink/sink.ts';
 import { partitionFor } from '../../src/sink/partitioner.ts';
 import { ensureLab, kafkaBrokers, uniqueName } from './lab.ts';
-import { readRawRecords, withTimeout } from './sync-harness.ts';
+import { readRawRecords, syncErrorOf, withTimeout } from './sync-harness.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -26,17 +26,6 @@ const FAST_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 500 };
 before(async () => {
   await ensureLab({ kafka: true });
 });
-
-/** Rejects with a SyncError: returns it. */
-async function syncErrorOf(promise: Promise<unknown>): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isSyncError(e), `expected a SyncError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected a rejection');
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

@@ -3,6 +3,7 @@
  * `sync` command as a child process (so that it can be stopped, killed and restarted),
  * and reading a topic back into decoded records.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { decodeRecord } from '../../src/dts/decoder.ts';
+import { isSyncError, type SyncError } from '../../src/errors.ts';
 import { type DecodedRecord, renderRecord } from '../../src/dts/record-render.ts';
 import { LAB_SYNC_USER, type LabSource } from './lab.ts';
 
@@ -262,4 +264,15 @@ export function image(r: DecodedRecord): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const c of r.columns) out[c.name] = r.operation === 'DELETE' ? c.before : c.after;
   return out;
+}
+
+/** Awaits a promise that must reject with a SyncError; returns the error. */
+export async function syncErrorOf(promise: Promise<unknown>): Promise<SyncError> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(isSyncError(e), `expected a SyncError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected a rejection');
 }
