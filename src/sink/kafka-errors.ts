@@ -15,6 +15,8 @@ export interface KafkaErrorContext {
   tooLarge?: () => string;
   /** Topics involved, for a topic the broker does not know. */
   topics?: readonly string[];
+  /** A transactional producer's id: a fenced epoch then means another producer of that id took over. */
+  transactionalId?: string;
 }
 
 /** What kafkajs errors look like, as far as this module reads them. */
@@ -38,6 +40,8 @@ const AUTHORIZATION_TYPES = new Set([
 ]);
 /** The broker lost or refused the producer's idempotence state: a new producer fixes it. */
 const PRODUCER_STATE_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
+/** A transactional producer's epoch refused: a newer producer of its transactional id exists (code 90 is PRODUCER_FENCED, unknown to kafkajs 2.2.4). */
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
 /** kafkajs errors that mean the network or a broker is (for now) not there. */
 const CONNECTION_NAMES = new Set([
   'KafkaJSConnectionError',
@@ -100,6 +104,8 @@ function transient(chain: KafkaLikeError[]): boolean {
  * - MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE: RECORD_TOO_LARGE;
  * - UNKNOWN_TOPIC_OR_PARTITION (once kafkajs gave up): KAFKA_TOPIC_MISSING;
  * - authorization failures: KAFKA_UNREACHABLE, not retriable, naming the permission to grant;
+ * - a transactional producer's epoch refused (fenced): NOT_ACTIVE, another producer of its
+ *   transactional id (another instance of the task) took over;
  * - lost producer state (idempotence): KAFKA_UNREACHABLE, retriable (a new producer fixes it);
  * - anything else: KAFKA_UNREACHABLE, retriable when the cause is transient (connection,
  *   timeout, leader change) and not otherwise.
@@ -161,6 +167,12 @@ export function kafkaErrorToSyncError(error: unknown, ctx: KafkaErrorContext): S
           ? 'grant the user the cluster permission the request needs (IDEMPOTENT_WRITE for an idempotent producer on Kafka before 3.0, CREATE for kafka.createTopics)'
           : 'grant the user the permission the request needs';
     return make('KAFKA_UNREACHABLE', `Kafka at ${brokers} refused the request while ${ctx.doing}: ${authorization} (${cause}); ${fix}`, false);
+  }
+
+  if (ctx.transactionalId !== undefined && ([...types].some((t) => FENCED_TYPES.has(t)) || chain.some((e) => (e as { code?: unknown }).code === 90))) {
+    return make('NOT_ACTIVE',
+      `Kafka fenced this producer while ${ctx.doing}: a newer producer with transactional id ${ctx.transactionalId} started ` +
+        `(another instance of the task took over); what this one sent since its last commit is aborted (${cause})`, false);
   }
 
   const producerState = [...types].find((t) => PRODUCER_STATE_TYPES.has(t));

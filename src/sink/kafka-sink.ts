@@ -27,20 +27,28 @@
  * its deflate (up to about 3 µs per record); it runs on libuv's thread pool, started as
  * soon as a send is queued, so that it overlaps the requests before it (compressAhead; not
  * with an idempotent producer, whose batches carry the request's sequence numbers).
+ *
+ * Transactions (`transactionalId`, delivery exactly-once): the producer is idempotent and
+ * transactional; connect() initializes its producer id, which fences every older producer
+ * of the same transactional id (the broker aborts its open transaction and refuses its
+ * requests from then on). Sends go into the open transaction (kafkajs adds their partitions
+ * to it); `commit()` closes it behind the sends before it (send-queue.ts). disconnect()
+ * aborts a transaction left open.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka as KafkaClient, Message, Producer, ProducerConfig } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, Message, Producer, ProducerConfig, Transaction } from 'kafkajs';
 import { SyncError } from '../errors.ts';
 import { kafkaErrorToSyncError, type KafkaErrorContext, protocolErrorType } from './kafka-errors.ts';
 import { type BrokerSockets, createKafkaConnection, DEFAULT_REQUEST_TIMEOUT_MS, type KafkaRetry, type KafkaSasl, type KafkaTls } from './kafka-connection.ts';
 import { compressAhead, ensureFastProduce, markFastBatch } from './kafkajs-fast-produce.ts';
 import { withPartitionGrouping } from './kafkajs-grouping.ts';
+import { createTopics, readMaxMessageBytes, type TopicAdminContext } from './kafka-topics.ts';
 import type { SinkLogger } from './kafkajs-log.ts';
 import { BATCH_OVERHEAD_BYTES, DEFAULT_MAX_MESSAGE_BYTES, RECORD_OVERHEAD_BYTES, type ProducePlan, type ProduceRound, type TopicLimits } from './produce-plan.ts';
 import { type RoundProducer, SendQueue } from './send-queue.ts';
 import type { EnsureTopicsOptions, RecordLimit, Sink, SinkMessage, SinkObserver } from './sink.ts';
 
-const { CompressionTypes, ConfigResourceTypes } = kafkajs;
+const { CompressionTypes } = kafkajs;
 
 // Where these used to be declared: kept importable from here for the code that builds a KafkaSink.
 export type { SinkLogger } from './kafkajs-log.ts';
@@ -74,6 +82,13 @@ export interface KafkaSinkOptions {
   ackTimeoutMs?: number;
   /** Broker-side duplicate removal; needs acks -1 (default false, see the file comment). */
   idempotent?: boolean;
+  /**
+   * A transactional producer with this stable id (one per task): sends go into transactions
+   * that `commit()` ends. Needs acks -1; implies idempotent. Brokers 0.11+.
+   */
+  transactionalId?: string;
+  /** How long the broker lets a transaction stay open before it aborts it, ms (default 60,000). */
+  transactionTimeoutMs?: number;
   /** Asked before each produce request; an error stops the send (send-queue.ts): the election's lease (src/ha). */
   fence?: () => SyncError | null;
   /** At most this many records of one partition in one record batch (default 10,000; the topic's max.message.bytes usually cuts first). */
@@ -102,21 +117,23 @@ export class KafkaSink implements Sink {
   private admin: Admin | undefined;
   private adminConnecting: Promise<Admin> | undefined;
   private connecting: Promise<void> | undefined;
+  /** A transactional producer's transaction that sends went into and no commit ended yet. */
+  private openTransaction: Transaction | undefined;
 
   constructor(options: KafkaSinkOptions) {
     if (options.brokers.length === 0) throw new RangeError('KafkaSink needs at least one broker');
     if (!Number.isInteger(options.maxRecordBytes) || options.maxRecordBytes < 1) {
       throw new RangeError(`maxRecordBytes must be an integer >= 1, got ${options.maxRecordBytes}`);
     }
-    if (options.idempotent === true && options.acks !== -1) {
-      throw new RangeError('an idempotent producer needs acks -1 (all)');
+    if ((options.idempotent === true || options.transactionalId !== undefined) && options.acks !== -1) {
+      throw new RangeError('an idempotent or transactional producer needs acks -1 (all)');
     }
     this.options = options;
     this.logger = options.logger ?? silentLogger;
     this.brokerList = options.brokers.join(', ');
     this.compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     // gzip on libuv's thread pool as soon as a send is queued, while the sends before it are on the wire (see the file comment).
-    const gzipAhead = this.compression === CompressionTypes.GZIP && options.idempotent !== true;
+    const gzipAhead = this.compression === CompressionTypes.GZIP && options.idempotent !== true && options.transactionalId === undefined;
     this.queue = new SendQueue({
       plan: {
         maxRecordBytes: options.maxRecordBytes,
@@ -166,21 +183,29 @@ export class KafkaSink implements Sink {
       const old = this.producer;
       this.producer = undefined;
       this.queue.stop();
+      // Its open transaction is aborted by the broker when the new producer takes the id.
+      this.openTransaction = undefined;
       await old.disconnect().catch(noop);
     }
     // Before the first produce request: our record batch encoder in kafkajs, checked (kafkajs-fast-produce.ts).
     await ensureFastProduce();
+    const { transactionalId } = this.options;
     const config: ProducerConfig = {
       allowAutoTopicCreation: false,
-      idempotent: this.options.idempotent === true,
+      idempotent: this.options.idempotent === true || transactionalId !== undefined,
       maxInFlightRequests: 1,
       // Every message carries its partition (see partitioner.ts); this only reads it.
       createPartitioner: () => ({ message }) => message.partition as number,
+      ...(transactionalId !== undefined ? { transactionalId, transactionTimeout: this.options.transactionTimeoutMs ?? 60_000 } : {}),
     };
     const producer = this.kafka.producer(config);
     producer.on(producer.events.REQUEST_TIMEOUT, (e) => this.onRequestTimeout(e.payload.broker, e.payload.apiName));
     try {
       await producer.connect();
+      // The producer id and a new epoch now, before anything is read or sent: every older
+      // producer of this id is fenced, its open transaction aborted (an empty transaction,
+      // begun and ended, sends nothing else).
+      if (transactionalId !== undefined) await (await producer.transaction()).abort();
     } catch (e) {
       await producer.disconnect().catch(noop);
       throw this.toSyncError(e, { doing: 'connecting' });
@@ -226,7 +251,7 @@ export class KafkaSink implements Sink {
       );
     }
     if (missing.length > 0) {
-      await this.createTopics(admin, missing, opts);
+      await createTopics(admin, missing, opts, this.topicAdmin());
     }
 
     let partitionCounts: Map<string, number>;
@@ -236,7 +261,7 @@ export class KafkaSink implements Sink {
     } catch (e) {
       throw this.toSyncError(e, { doing, topics: unique });
     }
-    const maxMessageBytes = await this.readMaxMessageBytes(admin, unique);
+    const maxMessageBytes = await readMaxMessageBytes(admin, unique, this.topicAdmin());
     for (const topic of unique) {
       const partitions = partitionCounts.get(topic);
       if (partitions === undefined || partitions === 0) {
@@ -260,6 +285,19 @@ export class KafkaSink implements Sink {
    */
   send(messages: readonly SinkMessage[]): Promise<void> {
     return this.queue.send(messages);
+  }
+
+  /**
+   * With a transactionalId: commits the open transaction once every send before this call
+   * was acknowledged, with the records `last()` returns then (the checkpoint covering the
+   * transaction) as its last ones. Sends after this call go into the next transaction.
+   * Rejects with NOT_ACTIVE when a newer producer of the id fenced this one.
+   */
+  commit(last: () => readonly SinkMessage[]): Promise<void> {
+    if (this.options.transactionalId === undefined) {
+      return Promise.reject(new SyncError('CONFIG_INVALID', 'commit() on a Kafka sink without a transactionalId'));
+    }
+    return this.queue.commit(last);
   }
 
   /**
@@ -303,6 +341,8 @@ export class KafkaSink implements Sink {
     this.admin = undefined;
     this.adminConnecting = undefined;
     this.options.observer?.connection(false);
+    await this.openTransaction?.abort().catch(noop);
+    this.openTransaction = undefined;
     await Promise.all([
       producer?.disconnect().catch(noop),
       admin?.disconnect().catch(noop),
@@ -310,11 +350,20 @@ export class KafkaSink implements Sink {
     ]);
   }
 
-  /** One produce request per round through kafkajs, its batches encoded by record-batch.ts (the file comment). */
+  /**
+   * One produce request per round through kafkajs, its batches encoded by record-batch.ts
+   * (the file comment); with a transactionalId, in the open transaction (begun by the first
+   * round after a commit).
+   */
   private roundProducer(producer: Producer): RoundProducer {
-    const { acks } = this.options;
+    const { acks, transactionalId } = this.options;
     const timeout = this.options.ackTimeoutMs ?? 30_000;
     const compression = this.compression;
+    const target = async (): Promise<Pick<Producer, 'sendBatch'>> => {
+      if (transactionalId === undefined) return producer;
+      this.openTransaction ??= await producer.transaction();
+      return this.openTransaction;
+    };
     return {
       sendRound: async (round) => {
         try {
@@ -322,7 +371,7 @@ export class KafkaSink implements Sink {
             for (const p of t.partitions) markFastBatch(p.messages);
             return { topic: t.topic, messages: withPartitionGrouping(t.messages, t.partitions) as Message[] };
           });
-          await producer.sendBatch({ acks, timeout, compression, topicMessages });
+          await (await target()).sendBatch({ acks, timeout, compression, topicMessages });
         } catch (e) {
           const topics = round.topicMessages.map((t) => t.topic);
           throw this.toSyncError(e, {
@@ -332,11 +381,23 @@ export class KafkaSink implements Sink {
           });
         }
       },
+      ...(transactionalId === undefined ? {} : {
+        commit: async () => {
+          const transaction = this.openTransaction;
+          this.openTransaction = undefined;
+          try {
+            await transaction?.commit();
+          } catch (e) {
+            throw this.toSyncError(e, { doing: 'committing a transaction' });
+          }
+        },
+      }),
     };
   }
 
-  private toSyncError(e: unknown, ctx: Omit<KafkaErrorContext, 'brokers' | 'sasl'>): SyncError {
-    return kafkaErrorToSyncError(e, { ...ctx, brokers: this.options.brokers, sasl: this.options.sasl });
+  private toSyncError(e: unknown, ctx: Omit<KafkaErrorContext, 'brokers' | 'sasl' | 'transactionalId'>): SyncError {
+    const { brokers, sasl, transactionalId } = this.options;
+    return kafkaErrorToSyncError(e, { ...ctx, brokers, sasl, ...(transactionalId !== undefined ? { transactionalId } : {}) });
   }
 
   /** For a broker-side MESSAGE_TOO_LARGE: the round's largest record and the topic's limit. */
@@ -358,6 +419,15 @@ export class KafkaSink implements Sink {
       `a record batch for topic ${best.topic}: its largest record, for partition ${best.partition}, has ${bestSize} bytes (key + value), ` +
       `and the topic's max.message.bytes is ${limit === undefined ? 'unknown' : String(limit)}`
     );
+  }
+
+  private topicAdmin(): TopicAdminContext {
+    return {
+      brokerList: this.brokerList,
+      logger: this.logger,
+      toSyncError: (e, ctx) => this.toSyncError(e, ctx),
+      ...(this.options.topicWaitMs !== undefined ? { topicWaitMs: this.options.topicWaitMs } : {}),
+    };
   }
 
   private getAdmin(): Promise<Admin> {
@@ -382,82 +452,6 @@ export class KafkaSink implements Sink {
     return this.adminConnecting;
   }
 
-  private async createTopics(admin: Admin, missing: string[], opts: EnsureTopicsOptions): Promise<void> {
-    const waitMs = this.options.topicWaitMs ?? 30_000;
-    try {
-      await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor })),
-        waitForLeaders: true,
-        timeout: waitMs,
-      });
-    } catch (e) {
-      const type = protocolErrorType(e);
-      const mapped = this.toSyncError(e, { doing: `creating topics ${missing.join(', ')}`, topics: missing });
-      if (mapped.retriable || type === undefined || type.includes('AUTHORIZATION')) throw mapped;
-      const fix =
-        type === 'INVALID_REPLICATION_FACTOR'
-          ? `kafka.topicReplicationFactor (${opts.replicationFactor}) is more than the brokers Kafka has: lower it`
-          : type === 'INVALID_PARTITIONS'
-            ? `kafka.topicPartitions (${opts.partitions}) is not accepted: use a count from 1 up`
-            : 'create the topics by hand, or fix what the broker names';
-      throw new SyncError('KAFKA_TOPIC_MISSING', `Kafka at ${this.brokerList} could not create topic ${missing.join(', ')}: ${type} (${mapped.message}); ${fix}`, {
-        cause: e,
-      });
-    }
-
-    // Wait until every partition of every new topic has a leader in the metadata.
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      let ready = false;
-      try {
-        const { topics } = await admin.fetchTopicMetadata({ topics: missing });
-        ready =
-          topics.length === missing.length &&
-          topics.every((t) => t.partitions.length === opts.partitions && t.partitions.every((p) => p.leader >= 0));
-      } catch (e) {
-        if (protocolErrorType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION' && protocolErrorType(e) !== 'LEADER_NOT_AVAILABLE') {
-          throw this.toSyncError(e, { doing: `waiting for topics ${missing.join(', ')}`, topics: missing });
-        }
-      }
-      if (ready) return;
-      if (Date.now() > deadline) {
-        throw new SyncError(
-          'KAFKA_TOPIC_MISSING',
-          `Kafka at ${this.brokerList} created topic ${missing.join(', ')}, but its metadata shows no leader for every partition after ${waitMs} ms; check the brokers' health and retry`,
-          { retriable: true },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
-  /** Each topic's max.message.bytes; a topic the broker will not describe (e.g. no DESCRIBE_CONFIGS right) is left out. */
-  private async readMaxMessageBytes(admin: Admin, topics: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    try {
-      const result = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
-      });
-      for (const resource of result.resources) {
-        if (resource.errorCode !== 0) continue;
-        const entry = resource.configEntries.find((c) => c.configName === 'max.message.bytes');
-        const value = Number(entry?.configValue);
-        if (Number.isInteger(value) && value > 0) out.set(resource.resourceName, value);
-      }
-    } catch (e) {
-      const mapped = this.toSyncError(e, { doing: `reading max.message.bytes of ${topics.join(', ')}` });
-      if (mapped.retriable) throw mapped;
-      this.logger.warn(
-        { topics, error: mapped.message },
-        `cannot read max.message.bytes of the topics; assuming the broker default ${DEFAULT_MAX_MESSAGE_BYTES} when cutting record batches`,
-      );
-    }
-    for (const topic of topics) {
-      if (!out.has(topic)) this.logger.debug({ topic }, `max.message.bytes of ${topic} unknown; assuming ${DEFAULT_MAX_MESSAGE_BYTES}`);
-    }
-    return out;
-  }
 }
 
 function compressPlanAhead(plan: ProducePlan): void {

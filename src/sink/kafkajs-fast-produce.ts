@@ -13,9 +13,9 @@
  * src/protocol/requests/index.js, the object src/broker/index.js reads on every request)
  * for the request of the negotiated version through their `protocol({ version })`. That
  * function is wrapped: for version >= 3, when every partition of the request carries an
- * array of records the sink marked (markFastBatch) and the producer is not transactional,
- * the request keeps kafkajs' apiKey, apiVersion and expectResponse, but its `encode` is
- * ours: the request body (transactional_id null, acks, timeout, topics, partitions with
+ * array of records the sink marked (markFastBatch), the request keeps kafkajs' apiKey,
+ * apiVersion and expectResponse, but its `encode` is ours: the request body
+ * (transactional_id, acks, timeout, topics, partitions with
  * their record batch) in one Buffer, handed back in a kafkajs Encoder. Everything else stays
  * kafkajs': connection, SASL, correlation, response parsing, errors, retries (a retry builds
  * a new request and so encodes again), idempotent sequences (the partition's firstSequence
@@ -160,9 +160,8 @@ export function checkedDefinitions(version: unknown, definitions: unknown): Prod
   return d as ProduceDefinitions;
 }
 
-/** Whether the fast encoder takes this request: not transactional, a known compression, only marked partitions. */
+/** Whether the fast encoder takes this request: a known compression, only marked partitions. */
 function takes(args: ProduceArgs): boolean {
-  if (args.transactionalId !== undefined && args.transactionalId !== null) return false;
   const compression = args.compression ?? COMPRESSION_NONE;
   if (compression !== COMPRESSION_NONE && compression !== COMPRESSION_GZIP) return false;
   if (!Array.isArray(args.topicData) || args.topicData.length === 0) return false;
@@ -175,7 +174,7 @@ function takes(args: ProduceArgs): boolean {
 
 /**
  * The body of a produce request v3..v7 (all the same) for `args`:
- *   transactional_id NULLABLE_STRING (null), acks INT16, timeout INT32,
+ *   transactional_id NULLABLE_STRING, acks INT16, timeout INT32,
  *   [topic STRING, [partition INT32, record_set RECORDS (INT32 size + record batch)]]
  * Without gzip, all encoding is synchronous; with it, the partitions compress at once on
  * libuv's thread pool, or were compressed ahead (not idempotent only: an idempotent batch
@@ -186,13 +185,15 @@ export async function encodeProduceBody(args: ProduceArgs, headroom = 0): Promis
   const producerId = BigInt(String(args.producerId ?? -1));
   // Without a producer id (not idempotent), epoch and sequence are "none" too, as the Java client writes them.
   const idempotent = producerId >= 0n;
+  const transactionalId = args.transactionalId === undefined || args.transactionalId === null ? null : Buffer.from(args.transactionalId, 'utf8');
   const base: RecordBatchOptions = {
     compression: gzip ? 'gzip' : 'none',
     producerId,
     producerEpoch: idempotent ? (args.producerEpoch ?? 0) : -1,
+    transactional: transactionalId !== null,
   };
   const options = (p: PartitionData): RecordBatchOptions => ({ ...base, baseSequence: idempotent ? (p.firstSequence ?? 0) : -1 });
-  let size = 2 + 2 + 4 + 4;
+  let size = 2 + (transactionalId?.length ?? 0) + 2 + 4 + 4;
   const topicNames: Buffer[] = [];
   const compressing: Promise<Buffer>[] = [];
   for (const t of args.topicData) {
@@ -211,7 +212,11 @@ export async function encodeProduceBody(args: ProduceArgs, headroom = 0): Promis
 
   const request = Buffer.allocUnsafe(headroom + size);
   const body = request.subarray(headroom);
-  let pos = body.writeInt16BE(-1, 0);
+  let pos = body.writeInt16BE(transactionalId === null ? -1 : transactionalId.length, 0);
+  if (transactionalId !== null) {
+    body.set(transactionalId, pos);
+    pos += transactionalId.length;
+  }
   pos = body.writeInt16BE(args.acks, pos);
   pos = body.writeInt32BE(args.timeout, pos);
   pos = body.writeInt32BE(args.topicData.length, pos);
@@ -310,8 +315,11 @@ export function kafkajsProtocol(protocol: ProduceDefinitions['protocol']): Produ
   return (protocol as { [ORIGINAL]?: ProduceDefinitions['protocol'] })[ORIGINAL] ?? protocol;
 }
 
-/** The sample request the check encodes both ways: null key, empty value, several timestamps, two partitions. */
-function sampleArgs(compression: number): ProduceArgs {
+/**
+ * The sample request the check encodes both ways: null key, empty value, several timestamps,
+ * two partitions; without a producer, or as a transactional producer's.
+ */
+function sampleArgs(compression: number, transactional: boolean): ProduceArgs {
   const records = (n: number): BatchRecord[] =>
     Array.from({ length: n }, (_, i) => ({
       key: i === 0 ? null : Buffer.from(`key-${i}`),
@@ -319,16 +327,19 @@ function sampleArgs(compression: number): ProduceArgs {
       timestamp: String(1_700_000_000_000 + ((i * 37) % 11)),
     }));
   const partitions = [
-    { partition: 0, messages: records(5), firstSequence: -1 },
-    { partition: 3, messages: records(2), firstSequence: -1 },
+    { partition: 0, messages: records(5), firstSequence: transactional ? 17 : -1 },
+    { partition: 3, messages: records(2), firstSequence: transactional ? 0 : -1 },
   ];
   for (const p of partitions) markFastBatch(p.messages);
-  return { acks: -1, timeout: 30_000, compression, topicData: [{ topic: 'fast-produce-check', partitions }], producerId: -1, producerEpoch: -1 };
+  const topicData = [{ topic: 'fast-produce-check', partitions }];
+  if (transactional) return { acks: -1, timeout: 30_000, compression, topicData, transactionalId: 'dts-task.check', producerId: '4242', producerEpoch: 3 };
+  return { acks: -1, timeout: 30_000, compression, topicData, producerId: -1, producerEpoch: -1 };
 }
 
 /**
  * Checks that `wrapped` gives the same bytes as kafkajs' `original` for sample requests of
- * every version 3 to 7 (none and gzip, producer fields "none" as ours writes them), and
+ * every version 3 to 7 (none and gzip; producer fields "none" as ours writes them, and a
+ * transactional producer's), and
  * leaves versions 0 to 2 to kafkajs. Rejects with ENCODE_FAILED when not.
  */
 export async function compareWithKafkajs(original: ProduceDefinitions['protocol'], wrapped: ProduceDefinitions['protocol']): Promise<void> {
@@ -341,8 +352,8 @@ export async function compareWithKafkajs(original: ProduceDefinitions['protocol'
       if (ourBuilder !== theirBuilder) throw notAsExpected(`produce v${version} is not kafkajs' own`);
       continue;
     }
-    for (const compression of [COMPRESSION_NONE, COMPRESSION_GZIP]) {
-      const args = sampleArgs(compression);
+    for (const [compression, transactional] of [[COMPRESSION_NONE, false], [COMPRESSION_GZIP, false], [COMPRESSION_NONE, true], [COMPRESSION_GZIP, true]] as const) {
+      const args = sampleArgs(compression, transactional);
       if (!takes(args)) throw notAsExpected('the sample request is not one the fast encoder takes');
       let theirs: KafkajsRequest;
       let ours: KafkajsRequest;
@@ -357,7 +368,7 @@ export async function compareWithKafkajs(original: ProduceDefinitions['protocol'
       if (theirs.apiKey !== 0 || theirs.apiVersion !== version || ours.apiKey !== 0 || ours.apiVersion !== version) {
         throw notAsExpected(`produce v${version} comes as apiKey ${theirs.apiKey}, apiVersion ${theirs.apiVersion}`);
       }
-      if (!same) throw notAsExpected(`kafkajs' produce v${version} request (compression ${compression}) differs from the sink's for the same records`);
+      if (!same) throw notAsExpected(`kafkajs' produce v${version} request (compression ${compression}${transactional ? ', transactional' : ''}) differs from the sink's for the same records`);
       // The whole request as kafkajs frames it for the socket: the header written into the
       // body's front room (framedWriteEncoder) must give kafkajs' bytes.
       let framed: boolean;
@@ -367,7 +378,7 @@ export async function compareWithKafkajs(original: ProduceDefinitions['protocol'
       } catch (e) {
         throw notAsExpected(`framing a sample produce v${version} request failed (${e instanceof Error ? e.message : String(e)})`);
       }
-      if (!framed) throw notAsExpected(`kafkajs' framed produce v${version} request (compression ${compression}) differs from the sink's`);
+      if (!framed) throw notAsExpected(`kafkajs' framed produce v${version} request (compression ${compression}${transactional ? ', transactional' : ''}) differs from the sink's`);
     }
   }
 }

@@ -16,7 +16,8 @@
  *   (kafkajs' choice; each record's delta is then >= 0), CreateTime;
  * - no headers, record attributes 0;
  * - producerId / producerEpoch / baseSequence as given: -1, -1, -1 (the Java client's "none")
- *   for a producer that is not idempotent;
+ *   for a producer that is not idempotent; the transactional attribute bit (0x10) for a
+ *   transactional producer's batches;
  * - gzip (zlib defaults, as kafkajs) compresses the records section only; the CRC covers
  *   attributes to the end, compressed bytes included.
  */
@@ -43,6 +44,8 @@ export interface RecordBatchOptions {
   producerEpoch?: number;
   /** The first record's sequence number; -1 by default. */
   baseSequence?: number;
+  /** Part of a transaction (a transactional producer): the batch's attributes say so. */
+  transactional?: boolean;
 }
 
 /** Bytes before the first record: baseOffset .. record count. */
@@ -52,6 +55,7 @@ const RECORD_MAX_OVERHEAD = 30;
 /** Largest timestamp taken (year ~37,000): keeps every delta and its zigzag form exact in a double. */
 const MAX_TIMESTAMP = 2 ** 50;
 const ATTRIBUTES_GZIP = 1;
+const ATTRIBUTES_TRANSACTIONAL = 0x10;
 
 // Offsets in the batch header.
 const LENGTH_AT = 8;
@@ -179,7 +183,7 @@ function writePlain(records: readonly BatchRecord[], options: RecordBatchOptions
   buf.writeUInt32BE(0, at + 4);
   buf.writeInt32BE(0, at + 12); // partitionLeaderEpoch
   buf[at + MAGIC_AT] = 2;
-  buf.writeInt16BE(0, at + ATTRIBUTES_AT);
+  buf.writeInt16BE(options.transactional === true ? ATTRIBUTES_TRANSACTIONAL : 0, at + ATTRIBUTES_AT);
   buf.writeInt32BE(count - 1, at + 23); // lastOffsetDelta
   writeUint64(buf, at + 27, first);
   writeUint64(buf, at + 35, max);
@@ -209,12 +213,12 @@ function seal(batch: Buffer): Buffer {
   return batch;
 }
 
-/** The batch with `compressed` as its records section and the gzip attribute set. */
+/** The batch with `compressed` as its records section and the gzip attribute set (beside the plain batch's others). */
 function withCompressed(plain: Buffer, compressed: Buffer): Buffer {
   const batch = Buffer.allocUnsafe(RECORD_BATCH_HEADER_BYTES + compressed.length);
   plain.copy(batch, 0, 0, RECORD_BATCH_HEADER_BYTES);
   batch.set(compressed, RECORD_BATCH_HEADER_BYTES);
-  batch.writeInt16BE(ATTRIBUTES_GZIP, ATTRIBUTES_AT);
+  batch.writeInt16BE(plain.readInt16BE(ATTRIBUTES_AT) | ATTRIBUTES_GZIP, ATTRIBUTES_AT);
   return seal(batch);
 }
 

@@ -42,6 +42,11 @@ export interface RoundProducer {
    * Rejects with a SyncError once the producer's own retries are spent.
    */
   sendRound(round: ProduceRound): Promise<void>;
+  /**
+   * A transactional producer's: commits the transaction the rounds sent since the last
+   * commit are in (the next round begins a new one). Absent for other producers.
+   */
+  commit?(): Promise<void>;
 }
 
 export interface SendQueueOptions {
@@ -63,6 +68,11 @@ export interface SendQueueOptions {
    * request does (an instance that lost its election lease must not produce; src/ha).
    */
   readonly fence?: () => SyncError | null;
+}
+
+/** A transaction's commit, in the queue among the sends (SendQueue.commit). */
+interface CommitItem {
+  readonly last: () => readonly SinkMessage[];
 }
 
 /** The first failure by send order: what failed, and the send (by number) that failed. */
@@ -133,7 +143,7 @@ export class SendQueue {
       return Promise.reject(error);
     }
     this.o.queued?.(plan);
-    const run = this.tail.then(() => this.execute(seq, messages, plan));
+    const run = this.tail.then(() => this.execute(seq, messages, plan)).then(noop);
     this.tail = run.then(noop, noop);
     const observer = this.o.observer;
     if (observer !== undefined) {
@@ -143,7 +153,58 @@ export class SendQueue {
     return run;
   }
 
-  private async execute(seq: number, messages: readonly SinkMessage[], initialPlan: ProducePlan): Promise<void> {
+  /**
+   * A transactional producer's commit, queued behind every send before it and ahead of every
+   * send after it: once all the sends before it were acknowledged, and the callbacks their
+   * callers chained on them ran, `last()` is asked for the records that close the
+   * transaction (the checkpoint that covers it), they are sent, and the transaction
+   * commits. Resolves once committed; rejects, and stops the queue as a failed send does,
+   * when a send before it or the commit failed.
+   */
+  commit(last: () => readonly SinkMessage[]): Promise<void> {
+    const seq = this.nextSeq++;
+    if (this.failure !== undefined) return Promise.reject(this.notSent(this.failure));
+    if (this.producer === undefined) {
+      return Promise.reject(new SyncError('KAFKA_UNREACHABLE', `the Kafka sink is not connected to ${this.o.target}; call connect() first`));
+    }
+    const run = this.tail.then(() => this.executeCommit(seq, { last }));
+    this.tail = run.then(noop, noop);
+    return run;
+  }
+
+  private async executeCommit(seq: number, item: CommitItem): Promise<void> {
+    if (this.failure !== undefined && this.failure.seq < seq) throw this.notSent(this.failure);
+    // The callbacks chained on the sends before it run as microtasks: all of them have run
+    // once a macrotask comes, so that `last()` describes every record of the transaction.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let messages: readonly SinkMessage[];
+    try {
+      messages = item.last();
+    } catch (e) {
+      throw this.fail(seq, e instanceof SyncError ? e : this.o.toSyncError(e, 'preparing the records that close a transaction'));
+    }
+    const plan = messages.length === 0 ? null : this.planOrFail(seq, messages);
+    const producer = await this.execute(seq, messages, plan);
+    if (producer.commit === undefined) throw this.fail(seq, new SyncError('ENCODE_FAILED', 'commit() on a sink whose producer is not transactional'));
+    const fenced = this.o.fence?.() ?? null;
+    if (fenced !== null) throw this.fail(seq, fenced);
+    try {
+      await producer.commit();
+    } catch (e) {
+      throw this.fail(seq, e instanceof SyncError ? e : this.o.toSyncError(e, 'committing a transaction'));
+    }
+  }
+
+  private planOrFail(seq: number, messages: readonly SinkMessage[]): ProducePlan {
+    try {
+      return planProduce(messages, this.o.plan);
+    } catch (e) {
+      throw this.fail(seq, e instanceof SyncError ? e : this.o.toSyncError(e, 'preparing records'));
+    }
+  }
+
+  /** Sends the plan's rounds (none without a plan); returns the producer they went to. */
+  private async execute(seq: number, messages: readonly SinkMessage[], initialPlan: ProducePlan | null): Promise<RoundProducer> {
     // Failed while this send waited its turn: an earlier send failed, so this one must not land.
     if (this.failure !== undefined && this.failure.seq < seq) throw this.notSent(this.failure);
     const producer = this.producer;
@@ -151,6 +212,7 @@ export class SendQueue {
       throw this.fail(seq, new SyncError('KAFKA_UNREACHABLE', `the Kafka sink was disconnected from ${this.o.target} before this send; connect() and send again`));
     }
     let plan = initialPlan;
+    if (plan === null) return producer;
     if (plan.unknownTopics.length > 0) {
       try {
         await this.o.learnTopics(plan.unknownTopics);
@@ -168,6 +230,7 @@ export class SendQueue {
         throw this.fail(seq, e instanceof SyncError ? e : this.o.toSyncError(e, `sending ${round.records} records`));
       }
     }
+    return producer;
   }
 
   /** Records the first failure (by send order) and returns the error. */

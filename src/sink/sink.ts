@@ -51,6 +51,13 @@ export interface Sink {
    * send settled.
    */
   send(messages: readonly SinkMessage[]): Promise<void>;
+  /**
+   * A transactional sink's (delivery exactly-once): ends the open transaction behind every
+   * send before the call and ahead of every send after it. `last()` is asked once the sends
+   * before it were acknowledged and the callbacks chained on them ran; its records (the
+   * checkpoint that covers the transaction) go last into it. Resolves once committed.
+   */
+  commit?(last: () => readonly SinkMessage[]): Promise<void>;
   /** The largest record `topic` takes, to skip or refuse one before it is queued. */
   recordLimit(topic: string): RecordLimit;
   /** Closes the connections. Sends in flight fail: await them first. */

@@ -44,7 +44,7 @@ async function kafkajsBatch(records: readonly BatchRecord[], options: RecordBatc
     producerId: String(options.producerId ?? -1),
     producerEpoch: options.producerEpoch ?? -1,
     firstSequence: options.baseSequence ?? -1,
-    transactional: false,
+    transactional: options.transactional === true,
     lastOffsetDelta: encoded.length - 1,
   });
   return batch.buffer;
@@ -98,6 +98,17 @@ test('same bytes as kafkajs with an idempotent producer (producer id, epoch, bas
     assert.equal(back.producerId, String(options.producerId));
     assert.equal(back.producerEpoch, options.producerEpoch);
     assert.equal(back.firstSequence, options.baseSequence);
+  }
+});
+
+test('a transactional producer: the transactional attribute bit, with and without gzip, as kafkajs writes it', async () => {
+  const recs = records(10);
+  for (const compression of ['none', 'gzip'] as const) {
+    const options = { producerId: '4711', producerEpoch: 3, baseSequence: 100, transactional: true, compression };
+    const ours = await encodeRecordBatchAsync(recs, options);
+    assert.ok(ours.equals(await kafkajsBatch(recs, options)), compression);
+    assert.equal((await decoded(ours)).inTransaction, true);
+    assert.equal((await decoded(encodeRecordBatch(recs, { ...options, transactional: false }))).inTransaction, false);
   }
 });
 

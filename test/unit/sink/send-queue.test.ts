@@ -235,3 +235,82 @@ test('the fence is asked before every produce request: once it answers an error,
   assert.match((await rejection(later)).message, /not sent, because an earlier send failed .*lease ran out/);
   assert.equal(q.accepting, false);
 });
+
+/** A transactional fake: `commit()` is recorded among the rounds as `COMMIT`. */
+class FakeTransactionalProducer extends FakeProducer {
+  commitAnswer: () => SyncError | null = () => null;
+  async commit(): Promise<void> {
+    this.rounds.push(['COMMIT']);
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
+    const error = this.commitAnswer();
+    if (error !== null) throw error;
+  }
+}
+
+test('a commit goes after every send before it and before every send after it, its closing records last in the transaction', async () => {
+  const q = queue();
+  const producer = new FakeTransactionalProducer();
+  q.start(producer);
+  const acked: string[] = [];
+  const a = q.send(batch('A', 5)).then(() => acked.push('A'));
+  const b = q.send(batch('B', 2)).then(() => acked.push('B'));
+  // What closes the transaction is asked only once the callbacks chained on A and B ran.
+  let seenAtCommit: string[] = [];
+  const committed = q.commit(() => {
+    seenAtCommit = [...acked];
+    return [msg('K', 0)];
+  });
+  const c = q.send(batch('C', 1));
+  await Promise.all([a, b, committed, c]);
+  assert.deepEqual(seenAtCommit, ['A', 'B']);
+  assert.deepEqual(producer.sent, ['A0', 'A1', 'A2', 'A3', 'A4', 'B0', 'B1', 'K0', 'COMMIT', 'C0']);
+  assert.equal(producer.maxInFlight, 1);
+});
+
+test('a commit with nothing to add commits; after a failed send the commit is not made, nor anything after it', async () => {
+  const producer = new FakeTransactionalProducer((n) => (n === 1 ? unreachable() : null));
+  const q = queue();
+  q.start(producer);
+  await q.commit(() => []);
+  assert.deepEqual(producer.sent, ['COMMIT']);
+  const a = q.send(batch('A', 2));
+  const b = q.send(batch('B', 1));
+  let asked = false;
+  const committed = q.commit(() => {
+    asked = true;
+    return [msg('K', 0)];
+  });
+  assert.equal((await rejection(a)).code, 'KAFKA_UNREACHABLE');
+  assert.match((await rejection(b)).message, /not sent, because an earlier send failed/);
+  assert.match((await rejection(committed)).message, /not sent, because an earlier send failed/);
+  assert.equal(asked, false);
+  assert.deepEqual(producer.sent, ['COMMIT', 'A0', 'A1']);
+});
+
+test('a failed commit fails the sends after it unsent; the fence is asked before the commit too', async () => {
+  const producer = new FakeTransactionalProducer();
+  producer.commitAnswer = () => new SyncError('NOT_ACTIVE', 'fenced by the broker: another producer of this transactional id');
+  const q = queue();
+  q.start(producer);
+  const committed = q.commit(() => []);
+  const after = q.send(batch('A', 1));
+  assert.equal((await rejection(committed)).code, 'NOT_ACTIVE');
+  assert.match((await rejection(after)).message, /not sent/);
+  assert.deepEqual(producer.sent, ['COMMIT']);
+
+  let lease = true;
+  const fenced = queue({ fence: () => (lease ? null : new SyncError('NOT_ACTIVE', 'lease ran out')) });
+  const p2 = new FakeTransactionalProducer();
+  fenced.start(p2);
+  const first = fenced.send(batch('B', 1)).then(() => { lease = false; });
+  const c2 = fenced.commit(() => []);
+  await first;
+  assert.equal((await rejection(c2)).code, 'NOT_ACTIVE');
+  assert.deepEqual(p2.sent, ['B0']);
+});
+
+test('commit() on a producer that is not transactional fails clearly', async () => {
+  const q = queue();
+  q.start(new FakeProducer());
+  assert.match((await rejection(q.commit(() => []))).message, /not transactional/);
+});
