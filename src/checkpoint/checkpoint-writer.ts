@@ -9,6 +9,17 @@
  * one at a time; what changes while one is under way is written by the next. With an
  * asynchronous store the next id block is reserved ahead, while half of the current one is
  * still unused (500,000 ids: seconds at any rate we reach, against milliseconds per write).
+ *
+ * Exactly-once (`exactlyOnce`): every write commits the sink's open Kafka transaction with
+ * the checkpoint as its last record (`commitWith`, per session), so a checkpoint describes
+ * exactly the records committed with it. Two rules make that true:
+ * - the document is taken when the commit's turn comes, once every record sent before it
+ *   was acknowledged and the callbacks that advance this writer ran (send-queue.ts);
+ * - a commit is queued only where every record sent so far is covered by what this writer
+ *   will hold then: the session says after each batch whether it ended at a transaction
+ *   boundary (`covered`); a write asked for elsewhere waits for the next covered point.
+ * Ids need no reservation then: a crash aborts the records of the open transaction, ids
+ * included, and the committed checkpoint carries the next id.
  */
 import type { BinlogPosition } from '../model/binlog-position.ts';
 import { formatBinlogPosition } from '../model/binlog-position.ts';
@@ -29,6 +40,12 @@ export interface CheckpointStore {
   write(doc: CheckpointDocument): void | Promise<void>;
 }
 
+/**
+ * Exactly-once: commits the sink's open transaction with the checkpoint as its last record;
+ * `doc` is asked when the commit's turn comes (Sink.commit). Rejects with a SyncError.
+ */
+export type TransactionCommit = (doc: () => CheckpointDocument) => Promise<void>;
+
 /** The checkpoint file as a store (atomic, synchronous writes: checkpoint-store.ts). */
 export function fileCheckpointStore(file: string): CheckpointStore {
   return { where: `checkpoint file ${file}`, write: (doc) => writeCheckpoint(file, doc) };
@@ -43,6 +60,8 @@ export interface CheckpointWriterOptions {
   readonly intervalMs: number;
   readonly initial: Checkpoint;
   readonly onWrite?: (position: string) => void;
+  /** delivery exactly-once: writes commit the session's transaction (commitWith), not `store` */
+  readonly exactlyOnce?: boolean;
 }
 
 export class CheckpointWriter {
@@ -61,6 +80,10 @@ export class CheckpointWriter {
   private writing: Promise<void> | null = null;
   private failure: SyncError | null = null;
   private onError: ((e: SyncError) => void) | null = null;
+  /** exactly-once: the session's transaction commit, when a session runs */
+  private commit: TransactionCommit | null = null;
+  /** exactly-once: every record sent so far is covered by what this writer will hold once they are acknowledged */
+  private covered_ = true;
 
   constructor(o: CheckpointWriterOptions) {
     this.o = o;
@@ -95,6 +118,7 @@ export class CheckpointWriter {
    * store, whose reservations are acknowledged later; harmless with the file).
    */
   async open(): Promise<void> {
+    if (this.o.exactlyOnce === true) return; // ids need no reservation (the file comment)
     this.reserving = this.next + ID_BLOCK;
     this.write();
     await this.flush();
@@ -113,6 +137,7 @@ export class CheckpointWriter {
   }
 
   nextId(): bigint {
+    if (this.o.exactlyOnce === true) return this.next++;
     if (this.next + HALF_BLOCK >= this.reserving) {
       this.reserving = this.next + ID_BLOCK;
       this.write();
@@ -124,6 +149,48 @@ export class CheckpointWriter {
         { retriable: true });
     }
     return this.next++;
+  }
+
+  /**
+   * Exactly-once: from now on writes commit through `commit` (the session's transactional
+   * sink), or through nothing (null: the session ended). A new session starts covered:
+   * nothing of it is sent yet.
+   */
+  commitWith(commit: TransactionCommit | null): void {
+    this.commit = commit;
+    this.covered_ = true;
+  }
+
+  /**
+   * Exactly-once: takes the checkpoint last committed (read back after the sink fenced
+   * every older producer), forgetting what was acknowledged in a transaction that was
+   * aborted since.
+   */
+  restore(committed: Checkpoint): void {
+    this.binlog = committed.binlog;
+    this.snapshot_ = committed.snapshot;
+    this.next = BigInt(committed.idReservedUntil);
+    this.reservedUntil = this.next;
+    this.reserving = this.next;
+    this.dirty = false;
+    this.failure = null;
+  }
+
+  /**
+   * Exactly-once: whether every record sent so far is covered (the last batch ended at a
+   * transaction boundary). A write asked for while not covered waits for the next covered
+   * point, and is made there.
+   */
+  covered(yes: boolean): void {
+    if (this.o.exactlyOnce !== true) return;
+    this.covered_ = yes;
+    if (yes && this.dirty && this.writing === null && Date.now() - this.lastWrite >= this.o.intervalMs) this.write();
+  }
+
+  /** Exactly-once: a commit is due and waits for a covered point (the session then cuts its batch at the next boundary). */
+  get commitDue(): boolean {
+    return this.o.exactlyOnce === true && !this.covered_ && this.dirty && this.writing === null && this.failure === null &&
+      Date.now() - this.lastWrite >= this.o.intervalMs;
   }
 
   /** Sets the position explicitly and writes it now (a start from --start-position, or the first start). */
@@ -154,17 +221,30 @@ export class CheckpointWriter {
     if (this.failure !== null) throw this.failure;
   }
 
+  private document(): CheckpointDocument {
+    const idReservedUntil = this.o.exactlyOnce === true ? this.next : this.reserving;
+    return { binlog: this.binlog, idReservedUntil: idReservedUntil.toString(), snapshot: this.snapshot_ };
+  }
+
   private write(): void {
     this.dirty = true;
     if (this.writing !== null || this.failure !== null) return; // the write under way is followed by another
-    const doc: CheckpointDocument = { binlog: this.binlog, idReservedUntil: this.reserving.toString(), snapshot: this.snapshot_ };
+    // Exactly-once: only in a session, at a covered point (the file comment).
+    if (this.o.exactlyOnce === true && (this.commit === null || !this.covered_)) return;
+    let doc: CheckpointDocument | null = null;
     this.dirty = false;
     this.lastWrite = Date.now();
     const done = () => {
+      if (doc === null) return;
       if (BigInt(doc.idReservedUntil) > this.reservedUntil) this.reservedUntil = BigInt(doc.idReservedUntil);
       if (doc.binlog) this.o.onWrite?.(formatBinlogPosition(doc.binlog));
     };
-    const pending = this.o.store.write(doc);
+    // A commit takes the document later: what changed until then is in it, not left to the next write.
+    const take = () => {
+      this.dirty = false;
+      return (doc = this.document());
+    };
+    const pending = this.commit !== null ? this.commit(take) : this.o.store.write(take());
     if (pending === undefined) {
       done();
       return;
@@ -173,7 +253,8 @@ export class CheckpointWriter {
       () => {
         this.writing = null;
         done();
-        if (this.dirty) this.write();
+        // Exactly-once: the next commit in its time, not at once (each commit waits for the sends before it).
+        if (this.dirty) { if (this.o.exactlyOnce === true) this.schedule(); else this.write(); }
       },
       (e: unknown) => {
         this.writing = null;

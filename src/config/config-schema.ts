@@ -178,13 +178,13 @@ function validPatterns(objects: unknown): { pattern: ObjectPattern; index: numbe
 }
 
 /** Checks across options: duplicated objects, and mapping keys that are invalid or select nothing. */
-function crossCheck(config: { objects?: unknown; topics?: unknown; delivery?: unknown; checkpoint?: { store?: unknown } }, ctx: z.RefinementCtx): void {
-  if (config.delivery === 'exactly-once' && config.checkpoint?.store === 'kafka') {
-    // Until the transactional sink lands (issue 18), refuse rather than deliver at-least-once under this name.
+function crossCheck(config: { objects?: unknown; topics?: unknown; delivery?: unknown; kafka?: unknown; checkpoint?: { store?: unknown } }, ctx: z.RefinementCtx): void {
+  const acks = (config.kafka as { acks?: unknown } | undefined)?.acks;
+  if (config.delivery === 'exactly-once' && acks !== undefined && acks !== 'all') {
     ctx.addIssue({
       code: 'custom',
-      path: ['delivery'],
-      message: 'delivery exactly-once (records and their checkpoint in one Kafka transaction) is not available in this version yet; use delivery: at-least-once (after a crash or a takeover consumers may see the last records again, docs/consumer.md)',
+      path: ['kafka', 'acks'],
+      message: `delivery exactly-once needs every in-sync replica's acknowledgement (a transactional producer is idempotent): set kafka.acks: all (it is ${JSON.stringify(acks)}), or use delivery: at-least-once`,
     });
   }
   if (config.delivery === 'exactly-once' && config.checkpoint?.store !== 'kafka') {
@@ -318,7 +318,7 @@ export const configSchema = z
     delivery: z
       .enum(['at-least-once', 'exactly-once'])
       .default('at-least-once')
-      .describe('at-least-once: a restart may repeat the last records; exactly-once: records and the checkpoint that covers them are committed in one Kafka transaction (Kafka 0.11+, checkpoint.store kafka).'),
+      .describe('at-least-once: a restart may repeat the last records; exactly-once: records and the checkpoint that covers them are committed in one Kafka transaction (Kafka 2.5+, checkpoint.store kafka, kafka.acks all); read_committed consumers see each change once.'),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info').describe('Least severe level logged.'),

@@ -2,12 +2,18 @@
  * The active synchronizer: resolves where to start, then runs sync sessions until stopped,
  * starting a new session from the checkpoint after a retriable failure (backoff with
  * jitter) and giving up on a fatal one. Only acknowledged transactions are ever
- * checkpointed, so a restart repeats at most the unacknowledged tail (at-least-once).
+ * checkpointed, so a restart repeats at most the unacknowledged tail (at-least-once). With
+ * delivery exactly-once, each session's sink is transactional: it fences the task's older
+ * producers first, the session resumes from the checkpoint committed last, and each
+ * checkpoint is committed in the transaction of the records it covers (checkpoint-writer.ts),
+ * so what a session sent after its last commit is aborted, never repeated.
  * run-sync.ts picks the checkpoint store and, with store kafka, when this instance is active.
  */
 import { CheckpointWriter } from '../checkpoint/checkpoint-writer.ts';
 import type { Connection } from 'mysql2/promise';
-import type { SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
+import type { Checkpoint, SnapshotState, SnapshotTableState } from '../checkpoint/checkpoint-store.ts';
+import type { CheckpointDocument } from '../checkpoint/checkpoint-writer.ts';
+import type { SinkMessage } from '../sink/sink.ts';
 import { loadConfig } from '../config/index.ts';
 import { readTlsFiles } from '../config/tls-files.ts';
 import { restartNeeded, sameConfig, watchConfigFile } from './config-reload.ts';
@@ -47,6 +53,26 @@ export interface RunActiveOptions extends RunSyncOptions {
   readonly precheck: boolean;
   /** asked before each produce request; an error stops the session (the election's lease, src/ha) */
   readonly fence?: () => SyncError | null;
+  /** delivery exactly-once: records and the checkpoint covering them committed in one Kafka transaction */
+  readonly exactlyOnce?: ExactlyOnce;
+}
+
+export interface ExactlyOnce {
+  /** the task's transactional id: stable, so that a new producer fences the older ones */
+  readonly transactionalId: string;
+  /** the checkpoint last committed, read after the session's producer fenced every older one */
+  readonly committed: () => Promise<Checkpoint>;
+  /** the record that carries a checkpoint into the transaction it covers */
+  readonly record: (doc: CheckpointDocument) => SinkMessage;
+}
+
+/** How a session starts: the explicit start to apply once (then null), the fence, exactly-once. */
+interface SessionSetup {
+  readonly explicitStart: boolean;
+  readonly fence: (() => SyncError | null) | undefined;
+  readonly exactlyOnce: ExactlyOnce | undefined;
+  /** Applies --start-position / --start-timestamp once the checkpoint in force is known, and writes it. */
+  readonly applyStart: () => Promise<void>;
 }
 
 /**
@@ -63,8 +89,20 @@ export async function runActive(o: RunActiveOptions): Promise<void> {
   }) : () => {};
   // One synchronizer per source.serverId on the source (server-id-lock.ts), taken before each session.
   const serverIdLock = new ServerIdLock(sourceConnection(config), config.source.serverId, log, o.fence !== undefined);
+  // An explicit start replaces the checkpoint once, when it is written (with exactly-once, committed) in a session.
+  let pendingStart: (BinlogPosition & { gtid: null }) | null = o.startPosition ? { ...o.startPosition, gtid: null } : null;
+  const setup: SessionSetup = {
+    explicitStart: o.startPosition !== undefined || o.startTimestamp !== undefined,
+    fence: o.fence,
+    exactlyOnce: o.exactlyOnce,
+    applyStart: async () => {
+      if (pendingStart === null) return;
+      checkpoint.reset(pendingStart);
+      await checkpoint.flush();
+      pendingStart = null;
+    },
+  };
   try {
-    if (o.startPosition) checkpoint.reset({ ...o.startPosition, gtid: null });
     let attempt = 0;
     let prechecked = !o.precheck;
     let timestampResolved = false;
@@ -79,12 +117,12 @@ export async function runActive(o: RunActiveOptions): Promise<void> {
         await serverIdLock.acquire();
         if (o.startTimestamp !== undefined && !timestampResolved) {
           const at = await binlogPositionAt(sourceConnection(config), config.source.serverId, o.startTimestamp);
-          checkpoint.reset({ ...at.position, gtid: null });
+          pendingStart = { ...at.position, gtid: null };
           timestampResolved = true;
           log.info({ startTimestamp: o.startTimestamp, position: formatBinlogPosition(at.position), commitTimestamp: at.commitTimestamp },
             'starting at the first transaction committed at or after --start-timestamp');
         }
-        await runOnce(config, log, signal, checkpoint, o.startPosition !== undefined || o.startTimestamp !== undefined, (s) => { session = s; }, o.fence);
+        await runOnce(config, log, signal, checkpoint, setup, (s) => { session = s; });
         return;
       } catch (err) {
         const e = err instanceof SyncError ? err : new SyncError('SOURCE_UNREACHABLE', (err as Error)?.message ?? String(err), { cause: err });
@@ -131,23 +169,24 @@ async function reloadConfig(file: string, why: string, running: SyncConfig, log:
   return next;
 }
 
-async function runOnce(config: SyncConfig, log: Logger, outer: AbortSignal, checkpoint: CheckpointWriter, explicitStart: boolean,
-  onSession: (s: SyncSession | null) => void, fence?: () => SyncError | null): Promise<void> {
+async function runOnce(config: SyncConfig, log: Logger, outer: AbortSignal, checkpoint: CheckpointWriter, setup: SessionSetup,
+  onSession: (s: SyncSession | null) => void): Promise<void> {
   // A failed asynchronous checkpoint write (checkpoint.store kafka) stops this session; the next resumes.
   const stopSession = new AbortController();
   let failure: SyncError | null = null;
   checkpoint.resume((e) => { failure ??= e; stopSession.abort(e); });
   const signal = AbortSignal.any([outer, stopSession.signal]);
   try {
-    await runSession(config, log, signal, checkpoint, explicitStart, onSession, fence);
+    await runSession(config, log, signal, checkpoint, setup, onSession);
   } finally {
     checkpoint.resume(null);
   }
   if (failure) throw failure;
 }
 
-async function runSession(config: SyncConfig, log: Logger, signal: AbortSignal, checkpoint: CheckpointWriter, explicitStart: boolean,
-  onSession: (s: SyncSession | null) => void, fence?: () => SyncError | null): Promise<void> {
+async function runSession(config: SyncConfig, log: Logger, signal: AbortSignal, checkpoint: CheckpointWriter, setup: SessionSetup,
+  onSession: (s: SyncSession | null) => void): Promise<void> {
+  const { explicitStart, fence, exactlyOnce } = setup;
   const source = await connectSource(sourceConnection(config));
   let snapshotConnection: Connection | null = null;
   const sink = new KafkaSink({
@@ -160,6 +199,7 @@ async function runSession(config: SyncConfig, log: Logger, signal: AbortSignal, 
     logger: log.child({ component: 'kafka' }),
     observer: sinkObserver,
     ...(fence ? { fence } : {}),
+    ...(exactlyOnce ? { transactionalId: exactlyOnce.transactionalId } : {}),
     ...(config.kafka.sasl ? { sasl: config.kafka.sasl } : {}),
     ...(config.kafka.tls.enabled ? { tls: readTlsFiles(config.kafka.tls, 'kafka.tls') } : {}),
   });
@@ -167,6 +207,14 @@ async function runSession(config: SyncConfig, log: Logger, signal: AbortSignal, 
     const version = await serverVersion(source);
     setSourceConnected(true);
     await sink.connect();
+    if (exactlyOnce) {
+      // Only now, with every older producer of the task fenced (its open transaction aborted), is the committed checkpoint final.
+      checkpoint.restore(await exactlyOnce.committed());
+      checkpoint.commitWith((doc) => sink.commit(() => [exactlyOnce.record(doc())]));
+      log.info({ checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position), transactionalId: exactlyOnce.transactionalId },
+        'exactly-once: resuming from the last committed checkpoint');
+    }
+    await setup.applyStart();
     if (config.mode !== 'incremental' && !explicitStart) {
       // A checkpoint with a binlog position and no snapshot in progress means an earlier
       // run is resumed: no new snapshot. Otherwise plan one, or continue the one under way.
@@ -221,6 +269,7 @@ async function runSession(config: SyncConfig, log: Logger, signal: AbortSignal, 
       log.info({ records: session.records, oversizedSkipped: session.oversizedSkipped, checkpoint: checkpoint.position && formatBinlogPosition(checkpoint.position) }, 'sync session ended');
     }
   } finally {
+    checkpoint.commitWith(null);
     setSourceConnected(false);
     await sink.disconnect().catch(() => {});
     await source.end().catch(() => {});

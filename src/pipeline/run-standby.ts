@@ -9,7 +9,9 @@
  * loses the lease or the role (a pause longer than the session, a partition from the
  * coordinator), its sends stop at once, the session ends, and it stands by again; the new
  * active one resumes from the last checkpoint written, so at most the records since then are
- * repeated (at-least-once).
+ * repeated (at-least-once). With delivery exactly-once the broker fences too: the new active
+ * instance's transactional producer (one id per task) aborts the deposed one's open
+ * transaction and refuses its requests, and records are committed with their checkpoint.
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -108,7 +110,9 @@ export async function runStandby(o: RunSyncOptions): Promise<void> {
       const initial = (await store.read(task!)) ?? emptyCheckpoint();
       log.info({ task, checkpoint: initial.binlog && formatBinlogPosition(initial.binlog) }, 'active: resuming from the checkpoint in Kafka');
       const taskStore = store.forTask(task!);
+      const exactlyOnce = config.delivery === 'exactly-once';
       const checkpoint = new CheckpointWriter({
+        exactlyOnce,
         // A deposed instance must not write over the new active one's checkpoint either.
         store: { where: taskStore.where, write: (doc) => { const fenced = fence(); return fenced ? Promise.reject(fenced) : taskStore.write(doc); } },
         intervalMs: config.checkpoint.intervalMs,
@@ -127,6 +131,13 @@ export async function runStandby(o: RunSyncOptions): Promise<void> {
           checkpoint,
           precheck: false,
           fence,
+          ...(exactlyOnce ? {
+            exactlyOnce: {
+              transactionalId: electionGroup(task!),
+              committed: async () => (await store.read(task!)) ?? emptyCheckpoint(),
+              record: (doc) => store.writeMessage(task!, doc),
+            },
+          } : {}),
         });
         if (!active.signal.aborted) return; // stopped, or mode full finished
       } catch (e) {

@@ -78,6 +78,8 @@ export class SyncSession {
   /** records of the pending batch up to its boundary (the last commit read) */
   private atBoundary = 0;
   private failed: SyncError | null = null;
+  /** records after the last transaction boundary were sent (a full batch cut inside a transaction) */
+  private sentBeyondBoundary = false;
   private settle: ((e: SyncError | null) => void) | null = null;
   private readonly started = Date.now();
   records = 0;
@@ -245,7 +247,8 @@ export class SyncSession {
         for (const apply of this.atNextBoundary.splice(0)) apply();
         this.streamSnapshots.atBoundary();
         this.atBoundary = this.batch.messages.length;
-        if (this.inFlight.batches < MAX_IN_FLIGHT) this.flush(false);
+        // Exactly-once: a commit waits for a batch that ends at a boundary; this is one, sent even with every slot taken.
+        if (this.inFlight.batches < MAX_IN_FLIGHT || this.o.checkpoint.commitDue) this.flush(this.o.checkpoint.commitDue);
       }
     } catch (err) {
       this.fail(err instanceof SyncError ? err : new SyncError('ENCODE_FAILED', `cannot turn a binlog event at ${formatBinlogPosition(e.position)} into records: ${(err as Error).message}`, { cause: err }));
@@ -360,15 +363,20 @@ export class SyncSession {
     const b = this.batch;
     if (b.messages.length === 0 && !b.boundary) return;
     if (!force && this.inFlight.batches >= MAX_IN_FLIGHT) return;
+    // Whether everything sent, this batch included, ends at a transaction boundary (exactly-once commits only there).
+    const covered = b.messages.length === this.atBoundary && (b.boundary !== null || !this.sentBeyondBoundary);
+    this.sentBeyondBoundary = !covered;
     this.batch = { messages: [], bytes: 0, boundary: null, onAcked: [] };
     this.atBoundary = 0;
     const seq = this.inFlight.add(b.boundary, b.bytes);
     if (b.messages.length === 0) {
+      this.o.checkpoint.covered(covered);
       this.acked(seq);
       for (const f of b.onAcked) f();
       return;
     }
     this.o.sink.send(b.messages).then(() => { this.acked(seq); for (const f of b.onAcked) f(); }, (err) => this.fail(asSyncError(err)));
+    this.o.checkpoint.covered(covered);
     if (this.inFlight.batches >= MAX_IN_FLIGHT) this.pause();
   }
 

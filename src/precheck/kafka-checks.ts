@@ -11,7 +11,7 @@ import { tlsFailure, tlsFix } from '../tls-errors.ts';
 import { errorChain, redact } from '../sink/kafka-errors.ts';
 import { createKafkaConnection } from '../sink/kafka-connection.ts';
 import { probeApiVersions, type ProbeResult } from './kafka-api-versions.ts';
-import { inferKafkaVersion, OLDEST_SUPPORTED } from './kafka-version.ts';
+import { inferKafkaVersion, OLDEST_EXACTLY_ONCE, OLDEST_SUPPORTED } from './kafka-version.ts';
 import type { PrecheckLogger } from './logger.ts';
 import { fail, listSome, pass, plural, type PrecheckCheck, skip } from './report.ts';
 import type { SelectedTable } from './source-checks.ts';
@@ -132,7 +132,14 @@ async function versionCheck(config: SyncConfig, brokers: readonly Broker[], tls:
     return fail('kafka_version', `${detail}; older than ${OLDEST_SUPPORTED}, the oldest release DTS and this synchronizer support (${old.map((r) => `broker ${r.broker.nodeId}`).join(', ')})`,
       `upgrade the brokers to Kafka ${OLDEST_SUPPORTED} or newer`);
   }
-  return pass('kafka_version', `${detail}; ${OLDEST_SUPPORTED} or newer is supported`);
+  const noTransactions = ranges.filter((r) => !r.range.exactlyOnce);
+  if (config.delivery === 'exactly-once' && noTransactions.length > 0) {
+    return fail('kafka_version',
+      `${detail}; delivery exactly-once needs Kafka ${OLDEST_EXACTLY_ONCE} or newer (InitProducerId v3, KIP-360: a transactional producer that can recover), ` +
+        `and ${noTransactions.map((r) => `broker ${r.broker.nodeId}`).join(', ')} ${noTransactions.length === 1 ? 'is' : 'are'} older`,
+      `upgrade the brokers to Kafka ${OLDEST_EXACTLY_ONCE} or newer, or set delivery: at-least-once (with checkpoint.store kafka a takeover then repeats the records since the last checkpoint)`);
+  }
+  return pass('kafka_version', `${detail}; ${OLDEST_SUPPORTED} or newer is supported${config.delivery === 'exactly-once' ? `, and ${OLDEST_EXACTLY_ONCE} or newer for delivery exactly-once` : ''}`);
 }
 
 /**

@@ -12,6 +12,9 @@
 export const API_PRODUCE = 0;
 export const API_CREATE_TOPICS = 19;
 export const API_CREATE_DELEGATION_TOKEN = 38;
+export const API_INIT_PRODUCER_ID = 22;
+/** The release delivery exactly-once needs, and what shows it: InitProducerId v3 (KIP-360). */
+export const OLDEST_EXACTLY_ONCE = '2.5';
 
 export interface ApiVersionRange {
   readonly apiKey: number;
@@ -26,6 +29,14 @@ export interface KafkaVersionRange {
   readonly supported: boolean;
   /** the evidence, for the report: `Produce v5, 38 APIs` */
   readonly basis: string;
+  /**
+   * Kafka 2.5+ (InitProducerId v3, KIP-360): transactions as delivery exactly-once uses them.
+   * Transactions exist since 0.11, but before 2.5 a transactional producer whose state the
+   * broker dropped (UNKNOWN_PRODUCER_ID, e.g. a quiet partition's records removed by
+   * retention) or whose epoch it refused could only fail for good, and the brokers of that
+   * time had transaction bugs fixed later; this synchronizer does not claim exactly-once there.
+   */
+  readonly exactlyOnce: boolean;
 }
 
 export const OLDEST_SUPPORTED = '0.10.1';
@@ -35,7 +46,8 @@ export function inferKafkaVersion(apis: readonly ApiVersionRange[]): KafkaVersio
   const has = (key: number) => max(key) !== undefined;
   const produce = max(API_PRODUCE) ?? -1;
   const basis = `Produce v${produce}, ${apis.length} APIs`;
-  const range = (label: string, supported = true): KafkaVersionRange => ({ label, supported, basis });
+  const exactlyOnce = (max(API_INIT_PRODUCER_ID) ?? -1) >= 3;
+  const range = (label: string, supported = true): KafkaVersionRange => ({ label, supported, basis, exactlyOnce });
   if (produce >= 12) return range('4.0+');
   if (produce === 11) return range('3.8-3.9');
   if (produce === 10) return range('3.7');

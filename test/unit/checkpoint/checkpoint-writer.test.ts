@@ -111,3 +111,89 @@ test('an asynchronous write that fails stops the session (onError) and flush rej
   w.resume((e) => errors.push(e));
   assert.deepEqual((await store.answer()).binlog, { file: 'b.000002', position: 500, gtid: null }, 'the next session writes what the failed one could not');
 });
+
+/** An exactly-once session's transactional sink, faked: each commit waits until `answer()`; the document is taken then. */
+class FakeTransactions {
+  readonly committed: CheckpointDocument[] = [];
+  readonly waiting: { take: () => CheckpointDocument; resolve: () => void; reject: (e: Error) => void }[] = [];
+  readonly commit = (take: () => CheckpointDocument): Promise<void> =>
+    new Promise((resolve, reject) => { this.waiting.push({ take, resolve, reject }); });
+  async answer(error?: Error): Promise<CheckpointDocument | null> {
+    const w = this.waiting.shift();
+    assert.ok(w, 'a commit is waiting');
+    if (error) {
+      w.reject(error);
+      await new Promise((r) => setImmediate(r));
+      return null;
+    }
+    const doc = w.take();
+    this.committed.push(doc);
+    w.resolve();
+    await new Promise((r) => setImmediate(r));
+    return doc;
+  }
+}
+
+const exactlyOnce = (intervalMs = 0) =>
+  new CheckpointWriter({
+    store: { where: 'unused', write: () => { throw new Error('an exactly-once writer commits through the session, never the store'); } },
+    intervalMs,
+    initial: { ...emptyCheckpoint(), idReservedUntil: '500' },
+    exactlyOnce: true,
+  });
+
+test('exactly-once: ids need no reservation; a write commits the transaction with the document as it stands when the commit is made', async () => {
+  const w = exactlyOnce();
+  await w.open();
+  assert.equal(w.nextId(), 500n);
+  assert.equal(w.nextId(), 501n);
+  const txn = new FakeTransactions();
+  w.commitWith(txn.commit);
+  w.reset({ file: 'b.000001', position: 100, gtid: null });
+  assert.equal(txn.waiting.length, 1);
+  // Acknowledged before the commit's turn came: part of it.
+  w.advance({ file: 'b.000001', position: 200 }, 'g:1-2');
+  w.nextId();
+  const doc = await txn.answer();
+  assert.deepEqual(doc, { binlog: { file: 'b.000001', position: 200, gtid: 'g:1-2' }, idReservedUntil: '503', snapshot: null });
+  await w.flush();
+  assert.equal(txn.committed.length, 1, 'nothing changed since: no second commit');
+});
+
+test('exactly-once: a write asked for where the records sent are not covered waits for the next covered point', async () => {
+  const w = exactlyOnce();
+  const txn = new FakeTransactions();
+  w.commitWith(txn.commit);
+  w.covered(false); // a batch ended inside a transaction
+  w.advance({ file: 'b.000001', position: 300 }, null);
+  assert.equal(txn.waiting.length, 0);
+  assert.equal(w.commitDue, true, 'the session is asked to cut its next batch at a boundary');
+  await w.flush();
+  assert.equal(txn.waiting.length, 0, 'not even a flush commits what is not covered');
+  w.covered(true);
+  assert.equal(txn.waiting.length, 1);
+  assert.equal(w.commitDue, false);
+  assert.equal((await txn.answer())?.binlog?.position, 300);
+});
+
+test('exactly-once: no commit without a session; restore() takes the committed checkpoint back after a failed commit', async () => {
+  const w = exactlyOnce();
+  w.advance({ file: 'b.000001', position: 400 }, null);
+  w.commitWith(null);
+  await w.flush();
+  const txn = new FakeTransactions();
+  const failures: SyncError[] = [];
+  w.resume((e) => failures.push(e));
+  w.commitWith(txn.commit);
+  w.covered(true);
+  assert.equal(txn.waiting.length, 1, 'the session covers what was asked: committed now');
+  const flushed = assert.rejects(w.flush(), /fenced/);
+  await txn.answer(new SyncError('NOT_ACTIVE', 'fenced'));
+  await flushed;
+  assert.equal(failures[0]?.code, 'NOT_ACTIVE');
+  w.restore({ ...emptyCheckpoint(), binlog: { file: 'b.000001', position: 100, gtid: null }, idReservedUntil: '42' });
+  assert.equal(w.position?.position, 100);
+  assert.equal(w.nextId(), 42n);
+  w.resume(null);
+  w.commitWith(null);
+});

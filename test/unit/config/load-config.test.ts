@@ -325,11 +325,12 @@ test('TLS client certificates need both cert and key', () => {
   assert.match(e.message, /source\.tls\.key: cert is set but key is not/);
 });
 
-test('store kafka: the checkpoint topic and task name default from kafka.clientId; exactly-once without it is refused', () => {
+test('store kafka: the checkpoint topic and task name default from kafka.clientId; exactly-once without it, or with acks below all, is refused', () => {
   const c = parseConfig(minimal('checkpoint: { store: kafka }\n'), {});
   assert.equal(c.checkpoint.topic, 'dts-binlog-kafka.checkpoints');
-  assert.match(errorOf(() => parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n'), {})).message,
-    /delivery exactly-once .* is not available in this version yet; use delivery: at-least-once/);
+  assert.equal(parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n'), {}).delivery, 'exactly-once');
+  assert.match(errorOf(() => parseConfig(minimal('checkpoint: { store: kafka }\ndelivery: exactly-once\n').replace('kafka:\n', 'kafka:\n  acks: 1\n'), {})).message,
+    /kafka\.acks: delivery exactly-once needs every in-sync replica's acknowledgement .* set kafka\.acks: all \(it is 1\)/);
   assert.equal(c.checkpoint.task, 'dts-binlog-kafka');
   const named = parseConfig(minimal('checkpoint: { store: kafka, task: orders, topic: ha.cp }\n'), {});
   assert.deepEqual([named.checkpoint.task, named.checkpoint.topic], ['orders', 'ha.cp']);

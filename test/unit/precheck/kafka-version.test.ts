@@ -11,10 +11,18 @@ const upTo = (lastKey: number, produce: number): ApiVersionRange[] =>
 test("the lab's brokers: what Kafka 1.0.2 and 3.9 answered", () => {
   // Kafka 1.0.2 answers keys 0..37 with Produce up to v5.
   const k10 = inferKafkaVersion(upTo(37, 5));
-  assert.deepEqual(k10, { label: '1.0', supported: true, basis: 'Produce v5, 38 APIs' });
-  const k39 = inferKafkaVersion(apis([[0, 11], [1, 17], [3, 12], [18, 4], [19, 7], [68, 0]]));
+  assert.deepEqual(k10, { label: '1.0', supported: true, basis: 'Produce v5, 38 APIs', exactlyOnce: false });
+  const k39 = inferKafkaVersion(apis([[0, 11], [1, 17], [3, 12], [18, 4], [19, 7], [22, 5], [68, 0]]));
   assert.equal(k39.label, '3.8-3.9');
   assert.ok(k39.supported);
+  assert.ok(k39.exactlyOnce);
+});
+
+test('delivery exactly-once from Kafka 2.5 on: InitProducerId v3 (KIP-360)', () => {
+  const withInitProducerId = (max: number) => apis([[0, 8], [18, 3], [19, 5], [22, max]]);
+  assert.equal(inferKafkaVersion(withInitProducerId(2)).exactlyOnce, false, '2.4: InitProducerId up to v2');
+  assert.equal(inferKafkaVersion(withInitProducerId(3)).exactlyOnce, true, '2.5: v3');
+  assert.equal(inferKafkaVersion(upTo(33, 3)).exactlyOnce, false, '0.11: transactions, v0 only');
 });
 
 test('the release ladder', () => {
