@@ -39,11 +39,9 @@
  * paused until their start is resolved, so no record is read from a wrong place.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient, KafkaMessage } from 'kafkajs';
-import { decodeRecord } from '../dts/decoder.ts';
-import { renderRecord } from '../dts/record-render.ts';
-import type { DtsRecord } from '../dts/dts-record.ts';
+import type { Admin, Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
 import { SyncError } from '../errors.ts';
+import { consumedRecord } from './consumed-record.ts';
 import { consumerError } from './consumer-errors.ts';
 import type { ConsumedRecord, ConsumerStats, DtsConsumerOptions, RecordHandler } from './consumer-types.ts';
 import { type ConsumerLogger, createKafkaClient } from './kafka-client.ts';
@@ -59,8 +57,6 @@ const { PartitionAssigners } = kafkajs;
 const noop = (): void => {};
 const silentLogger: ConsumerLogger = { debug: noop, info: noop, warn: noop, error: noop };
 
-/** DTS pads idle partitions with small NOOP records; the public Java demo drops values of 48 bytes or fewer. */
-const NOOP_MAX_BYTES = 48;
 
 interface Deferred {
   promise: Promise<void>;
@@ -227,6 +223,10 @@ export class DtsConsumer implements AsyncIterable<ConsumedRecord> {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    // A fetch of only transaction markers or aborted records reaches no eachBatch; its offsets hold nothing to read.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.batchSize === 0 && e.payload.topic === topic) this.skipTo(e.payload.partition, e.payload.lastOffset);
+    });
     consumer.on(consumer.events.CRASH, (e) => {
       if (!e.payload.restart && !this.stopping) this.fail(e.payload.error);
     });
@@ -354,7 +354,7 @@ export class DtsConsumer implements AsyncIterable<ConsumedRecord> {
         if (offset < position) continue;
         let record: ConsumedRecord | null;
         try {
-          record = this.toRecord(batch.topic, partition, offset, message);
+          record = consumedRecord(batch.topic, partition, offset, message);
         } catch (e) {
           this.fail(e);
           break;
@@ -381,33 +381,25 @@ export class DtsConsumer implements AsyncIterable<ConsumedRecord> {
         // Heartbeats are rate-limited by kafkajs; a rebalance shows here as an error kafkajs handles.
         await payload.heartbeat();
       }
+      // Read to its end: the transaction markers and aborted records after the last message are passed too.
+      const last = batch.messages[batch.messages.length - 1];
+      if (last !== undefined && this.positions.get(partition) === BigInt(last.offset) + 1n) this.skipTo(partition, batch.lastOffset());
     } finally {
       this.batchInFlight = null;
       inFlight.resolve();
     }
   }
 
-  private toRecord(topic: string, partition: number, offset: bigint, m: KafkaMessage): ConsumedRecord | null {
-    const value = m.value;
-    if (value === null || value.length === 0) return null; // a tombstone
-    let raw: DtsRecord;
-    try {
-      raw = decodeRecord(value);
-    } catch (e) {
-      if (value.length <= NOOP_MAX_BYTES) return null;
-      const why = e instanceof Error ? e.message : String(e);
-      throw new SyncError('DECODE_FAILED', `the message at ${topic}[${partition}]@${offset} is ${why}; it was not processed or committed`, { cause: e });
-    }
-    return {
-      topic,
-      partition,
-      offset,
-      key: m.key ?? null,
-      timestamp: BigInt(m.timestamp),
-      value,
-      raw,
-      record: renderRecord(raw),
-    };
+  /**
+   * Moves the position past offsets that hold nothing to read (a transactional producer's
+   * commit and abort markers, the records of aborted transactions; read_committed skips
+   * them), so that the end of a partition whose last offset is a marker is reached too.
+   */
+  private skipTo(partition: number, lastOffset: string): void {
+    const position = this.positions.get(partition);
+    if (position === undefined || this.stopping || !/^\d+$/.test(lastOffset) || BigInt(lastOffset) + 1n <= position) return;
+    this.positions.set(partition, BigInt(lastOffset) + 1n);
+    this.checkEnd();
   }
 
   /** exitAtEnd: whether every partition reached its end; if so, stops. */
