@@ -12,22 +12,17 @@
  * MariaDB with Kafka 1.0.2 (ZooKeeper, the old protocol), MySQL with Kafka 3.9 (KRaft).
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type mysql from 'mysql2/promise';
-import { KafkaCheckpointStore } from '../../src/ha/kafka-checkpoint-store.ts';
-import { adminConnection, ensureLab, kafkaBrokers, type LabSource, labSources, uniqueName } from './lab.ts';
-import { binlogEndOf, comparePosition, compareWithSource, createWorkloadDatabase, mulberry32, readWholeTopic, sleep, Workload } from './mixed-workload.ts';
+import { ACTIVE, HaLab, SESSION_TIMEOUT_MS, STANDING_BY } from './ha-harness.ts';
+import { ensureLab, kafkaBrokers, type LabSource, labSources, uniqueName } from './lab.ts';
+import { compareWithSource, mulberry32, readWholeTopic, sleep, Workload } from './mixed-workload.ts';
 import { writeOpsConfig } from './ops-harness.ts';
-import { killIfRunning, type RunningSync, startSync, tail, waitForOutput } from './sync-harness.ts';
+import { tail, waitForOutput } from './sync-harness.ts';
 
 const TOTAL_CHANGES = 50_000;
 const KILLS = 5;
 const RATE = 1_000;
-const SESSION_TIMEOUT_MS = 6_000;
 const SEED = Number(process.env.HA_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ACTIVE = 'this instance is now the active one of its task';
-const STANDING_BY = 'standing by: another instance of this task is active';
 
 before(async () => {
   await ensureLab({ kafka: true });
@@ -38,106 +33,18 @@ const brokerFor = (source: LabSource) => kafkaBrokers().find((b) => b.version ==
 for (const source of labSources()) {
   const kafka = brokerFor(source);
   describe(`active/standby on ${source.label} and Kafka ${kafka.version}`, () => {
-    let admin: mysql.Connection;
-    const databases: string[] = [];
-    const running: RunningSync[] = [];
-    const dirs: string[] = [];
-
-    before(async () => {
-      admin = await adminConnection(undefined, source);
-    });
-
-    after(async () => {
-      for (const s of running) await killIfRunning(s);
-      for (const db of databases) await admin?.query(`DROP DATABASE IF EXISTS \`${db}\``).catch(() => {});
-      await admin?.end().catch(() => {});
-      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-    });
-
-    /** A config of a fresh workload database with the Kafka checkpoint store; its task and checkpoint topic are unique. */
-    async function setup(prefix: string) {
-      const created = await createWorkloadDatabase(admin, source, prefix);
-      databases.push(created.db);
-      const task = uniqueName('task');
-      const cpTopic = `${created.db}.checkpoints`;
-      const cfg = writeOpsConfig({ broker: kafka.broker, objects: [`${created.db}.a`, `${created.db}.b`], defaultTopic: created.db, source }, (doc) => {
-        doc.checkpoint = { ...doc.checkpoint, store: 'kafka', task, topic: cpTopic, sessionTimeoutMs: SESSION_TIMEOUT_MS };
-      });
-      dirs.push(cfg.dir);
-      return { ...created, task, cpTopic, cfg };
-    }
-
-    async function start(configFile: string, readyText: string | null): Promise<RunningSync> {
-      const s = await startSync(configFile, { readyText, readyTimeoutMs: 90_000 });
-      running.push(s);
-      return s;
-    }
-
-    /** Waits until the task's checkpoint in Kafka reaches the source's binlog end. */
-    async function waitForKafkaCheckpoint(conn: mysql.Connection, cpTopic: string, task: string, timeoutMs: number): Promise<void> {
-      const target = await binlogEndOf(conn);
-      const store = new KafkaCheckpointStore({ connection: { brokers: [kafka.broker], clientId: 'ha-test', logger: quietLogger }, topic: cpTopic });
-      await store.connect();
-      const deadline = Date.now() + timeoutMs;
-      let seen = 'none';
-      try {
-        while (Date.now() < deadline) {
-          const cp = await store.read(task);
-          if (cp?.binlog) {
-            seen = `${cp.binlog.file}:${cp.binlog.position}`;
-            if (comparePosition(cp.binlog, target) >= 0) return;
-          }
-          await sleep(200);
-        }
-      } finally {
-        await store.close();
-      }
-      throw new Error(`the checkpoint of task ${task} did not reach ${target.file}:${target.position} within ${timeoutMs} ms (last: ${seen})`);
-    }
+    const lab = new HaLab(source, kafka.broker);
+    const setup = (prefix: string) => lab.setup(prefix);
+    const start = (configFile: string, readyText: string | null) => lab.start(configFile, readyText);
+    before(() => lab.open());
+    after(() => lab.close());
 
     test(`the standby takes over each of ${KILLS} SIGKILLs of the active one within the session timeout + 5 s; no row lost`, { timeout: 420_000 }, async () => {
       console.log(`ha-takeover seed on ${source.label}: ${SEED} (HA_SEED=${SEED} replays it)`);
-      const rng = mulberry32(SEED);
-      const pauseRng = mulberry32(SEED ^ 0x2545f491);
       const { db, conn, task, cpTopic, cfg } = await setup('it_ha');
       try {
-        let active = await start(cfg.configFile, 'starting binlog stream');
-        let standby = await start(cfg.configFile, STANDING_BY);
-        const workload = new Workload(conn, rng);
-        let workloadDone = false;
-        const takeovers: number[] = [];
-        const killer = (async () => {
-          for (let k = 0; k < KILLS; k++) {
-            await sleep(1_000 + Math.floor(pauseRng() * 3_000));
-            assert.equal(active.proc.exitCode, null, `the active sync exited by itself:\n${tail(active.output())}`);
-            const count = (text: string) => standby.output().split(text).length - 1;
-            const activations = count(ACTIVE);
-            const streams = count('starting binlog stream');
-            const killedAt = Date.now();
-            await active.kill();
-            // The standby is active once it prints so and its binlog stream runs.
-            await waitForOutput(standby, ACTIVE, SESSION_TIMEOUT_MS + 30_000, activations + 1);
-            await waitForOutput(standby, 'starting binlog stream', SESSION_TIMEOUT_MS + 30_000, streams + 1);
-            takeovers.push(Date.now() - killedAt);
-            [active, standby] = [standby, await start(cfg.configFile, STANDING_BY)];
-          }
-        })();
-        killer.catch(() => {});
-        try {
-          await workload.run(TOTAL_CHANGES, RATE);
-        } finally {
-          workloadDone = true;
-        }
-        await killer;
+        const { workload, takeovers } = await lab.killActiveDuringWorkload({ conn, configFile: cfg.configFile, cpTopic, task, seed: SEED, kills: KILLS, total: TOTAL_CHANGES, rate: RATE });
         console.log(`${source.label}: ${workload.changes} row changes; takeovers after SIGKILL in ms: ${takeovers.join(', ')} (session timeout ${SESSION_TIMEOUT_MS})`);
-        assert.equal(takeovers.length, KILLS);
-        for (const t of takeovers) assert.ok(t <= SESSION_TIMEOUT_MS + 5_000, `a takeover took ${t} ms, above the session timeout + 5 s`);
-        assert.ok(workloadDone);
-
-        await waitForKafkaCheckpoint(conn, cpTopic, task, 120_000);
-        assert.equal(await active.stop(), 0, `the active sync did not stop cleanly:\n${tail(active.output())}`);
-        assert.equal(await standby.stop(), 0, `the standby did not stop cleanly:\n${tail(standby.output())}`);
-
         const messages = await readWholeTopic(kafka.broker, db);
         for (let i = 1; i < messages.length; i++) {
           assert.ok(messages[i]!.record.id > messages[i - 1]!.record.id, `record id ${messages[i]!.record.id} at offset ${messages[i]!.offset} follows id ${messages[i - 1]!.record.id}`);
@@ -192,7 +99,7 @@ for (const source of labSources()) {
       const other = writeOpsConfig({ broker: kafka.broker, objects: [`${db}.a`], defaultTopic: db, source, mode: 'initial' }, (doc) => {
         doc.checkpoint = { ...doc.checkpoint, store: 'kafka', task, topic: cpTopic, sessionTimeoutMs: SESSION_TIMEOUT_MS };
       });
-      dirs.push(other.dir);
+      lab.dirs.push(other.dir);
       const second = await start(other.configFile, null);
       const code = await second.exited;
       assert.equal(code, 2, tail(second.output()));
@@ -213,13 +120,10 @@ for (const source of labSources()) {
       const warned = writeOpsConfig({ broker: kafka.broker, objects: [`${db}.a`], defaultTopic: `${db}_plain`, source }, (doc) => {
         doc.checkpoint = { ...doc.checkpoint, store: 'kafka', task: uniqueName('task'), topic: plain, sessionTimeoutMs: SESSION_TIMEOUT_MS };
       });
-      dirs.push(warned.dir);
+      lab.dirs.push(warned.dir);
       const third = await start(warned.configFile, 'starting binlog stream');
       assert.match(third.output(), new RegExp(`${plain}.*cleanup.policy=compact`));
       assert.equal(await third.stop(), 0, tail(third.output()));
     });
   });
 }
-
-const noop = (): void => {};
-const quietLogger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -217,6 +217,48 @@ export async function readTopic(broker: string, topic: string, until: (messages:
   return messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1));
 }
 
+/**
+ * Reads a whole topic as a read_committed consumer (kafkajs' default) sees it: every
+ * partition up to its end, which is known when the consumer's lag there reaches 0 (a batch
+ * of only transaction markers or aborted records counts: kafkajs reports it too). For topics
+ * an exactly-once sync wrote; the producers must have stopped (no transaction left open).
+ * Also gives how many offsets the topic holds, markers and aborted records included.
+ */
+export async function readCommittedTopic(broker: string, topic: string, timeoutMs = 90_000): Promise<{ messages: TopicMessage[]; offsets: number }> {
+  const kafka = new Kafka({ clientId: 'it-committed-reader', brokers: [broker], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const messages: TopicMessage[] = [];
+  const pending = new Set<number>();
+  let offsets = 0;
+  const consumer = kafka.consumer({ groupId: `it-committed-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 200 });
+  try {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      offsets += Number(p.high) - Number(p.low);
+      if (Number(p.high) > Number(p.low)) pending.add(p.partition);
+    }
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.topic === topic && e.payload.offsetLag === '0') pending.delete(e.payload.partition);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          messages.push({ partition: batch.partition, offset: BigInt(m.offset), key: m.key ? m.key.toString() : null, timestamp: m.timestamp, record: renderRecord(decodeRecord(m.value!)) });
+        }
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pending.size, 0, `partitions ${[...pending].join(', ')} of ${topic} were not read to their end within ${timeoutMs} ms`);
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+  return { messages: messages.sort((a, b) => a.partition - b.partition || (a.offset < b.offset ? -1 : 1)), offsets };
+}
+
 /** `promise`, or a rejection naming `what` once `ms` passed without it settling. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
