@@ -2,7 +2,7 @@
  * End-to-end benchmark against the local lab (docs/benchmarks.md).
  *
  *   npm run bench -- [--source mariadb|mysql|all] [--rows N] [--runs R]
- *                    [--parts parse,produce,incremental,snapshot,latency,outage] [--broker 3.9|1.0] [--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S]
+ *                    [--parts parse,produce,incremental,incremental-eo,snapshot,latency,outage] [--broker 3.9|1.0] [--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S]
  *                    [--latency-tx-rows N] [--outage-seconds S] [--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]
  *
  * The default run (1,000,000 rows, 3 runs of every part) takes about ten minutes, most of it
@@ -37,6 +37,10 @@
  *   checkpoint.intervalMs 100, the file polled every 5 ms); peak RSS sampled from /proc
  *   every 50 ms. The runs of parse, produce and incremental are interleaved, so that a
  *   load swing of the shared machine hits the figures and their ceilings alike.
+ * - incremental-eo: the same with `delivery: exactly-once` (checkpoint.store kafka; Kafka
+ *   3.9 only), until the checkpoint committed in Kafka reaches the end of the range (polled
+ *   every 5 ms): a transaction committed every 100 ms with its checkpoint, side by side with
+ *   incremental (incremental_exactly_once_rows_per_s, exactly_once_to_at_least_once).
  * - snapshot: `sync` in mode full on the same table (checkpoint.intervalMs at its default):
  *   from 'full-data sync of a table' to
  *   'initial full-data sync done' (the last chunk acknowledged), from its own log.
@@ -72,13 +76,14 @@ import { GtidSet } from '@vlasky/zongji';
 import kafkajs from 'kafkajs';
 import type mysql from 'mysql2/promise';
 import { type BinlogPosition, compareBinlogPositions, formatBinlogPosition } from '../src/model/binlog-position.ts';
+import { KafkaCheckpointStore } from '../src/ha/kafka-checkpoint-store.ts';
 import { describeServer, type ServerInfo } from '../src/source/server-version.ts';
 import { binlogStatus, sourceServer } from '../src/source/source-inspector.ts';
 import { adminConnection, kafkaBrokers, labPorts, labSources, LAB_SYNC_USER, uniqueName } from '../test/integration/lab.ts';
 import { createOrdersTable, insertOrdersSql } from './bench-orders.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const ALL_PARTS = ['parse', 'produce', 'incremental', 'snapshot', 'latency', 'outage'];
+const ALL_PARTS = ['parse', 'produce', 'incremental', 'incremental-eo', 'snapshot', 'latency', 'outage'];
 
 const { values: args } = parseArgs({
   options: {
@@ -147,8 +152,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------------------------------
 // The synchronizer as a child process
 
-function writeConfig(dir: string, o: { db: string; table: string; topic: string; mode: string; broker: string; checkpointIntervalMs?: number }): string {
+function writeConfig(dir: string, o: { db: string; table: string; topic: string; mode: string; broker: string; checkpointIntervalMs?: number; exactlyOnce?: boolean }): string {
   const file = path.join(dir, 'config.yaml');
+  // Exactly-once: the checkpoint in Kafka (the topic's task), committed with the records.
+  const store = o.exactlyOnce ? `  store: kafka\n  topic: ${o.topic}.checkpoints\n  task: ${o.topic}\n` : `  file: ${path.join(dir, 'checkpoint.json')}\n`;
   fs.writeFileSync(file, `source:
   host: 127.0.0.1
   port: ${source!.port}
@@ -166,9 +173,8 @@ snapshot:
   chunkRows: ${args['chunk-rows']}
   progress: log
 checkpoint:
-  file: ${path.join(dir, 'checkpoint.json')}
-  intervalMs: ${o.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS}
-log:
+${store}  intervalMs: ${o.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS}
+${o.exactlyOnce ? 'delivery: exactly-once\n' : ''}log:
   level: info
 `);
   return file;
@@ -291,6 +297,25 @@ async function waitForCheckpoint(file: string, to: BinlogEnd, sync: SyncProcess,
     if (sync.proc.exitCode !== null) throw new Error(`sync exited (${sync.proc.exitCode}) before its checkpoint reached ${formatBinlogPosition(to)}:\n${sync.output.slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`the checkpoint did not reach ${formatBinlogPosition(to)} in ${timeoutMs} ms:\n${sync.output.slice(-3000)}`);
     await sleep(5);
+  }
+}
+
+/** Exactly-once: polls the task's committed checkpoint in Kafka until it reaches `to`; the time it was first seen there. */
+async function waitForKafkaCheckpoint(b: string, topic: string, task: string, to: BinlogEnd, sync: SyncProcess, timeoutMs: number): Promise<number> {
+  const noop = (): void => {};
+  const store = new KafkaCheckpointStore({ connection: { brokers: [b], clientId: 'bench', logger: { debug: noop, info: noop, warn: noop, error: noop } }, topic });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await store.connect(); // the sync made the topic before its stream started
+    for (;;) {
+      const c = await store.read(task);
+      if (c?.binlog && (compareBinlogPositions(c.binlog, to) >= 0 || gtidReached(c.binlog.gtid, to.gtid))) return Date.now();
+      if (sync.proc.exitCode !== null) throw new Error(`sync exited (${sync.proc.exitCode}) before its checkpoint reached ${formatBinlogPosition(to)}:\n${sync.output.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`the checkpoint did not reach ${formatBinlogPosition(to)} in ${timeoutMs} ms:\n${sync.output.slice(-3000)}`);
+      await sleep(5);
+    }
+  } finally {
+    await store.close().catch(() => {});
   }
 }
 
@@ -460,16 +485,18 @@ async function produceRun(client: 'kafkajs' | 'sink'): Promise<number> {
 }
 let valueBytes = 0;
 
-async function incrementalRun(p: Prepared, r: number): Promise<{ rate: number; rssMb: number }> {
+async function incrementalRun(p: Prepared, r: number, exactlyOnce = false): Promise<{ rate: number; rssMb: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
-  const topic = uniqueName('bench_incr');
+  const topic = uniqueName(exactlyOnce ? 'bench_eo' : 'bench_incr');
   try {
-    const config = writeConfig(dir, { db: p.db, table: 'orders', topic, mode: 'incremental', broker: broker! });
+    const config = writeConfig(dir, { db: p.db, table: 'orders', topic, mode: 'incremental', broker: broker!, exactlyOnce });
     const sync = new SyncProcess(config, ['--start-position', formatBinlogPosition(p.from)]);
     const started = await sync.waitForLog('starting binlog stream');
     const cpu0 = sync.cpuMs();
     const serverCpu0 = processCpuMs(serverPid);
-    const ended = await waitForCheckpoint(path.join(dir, 'checkpoint.json'), p.to, sync, 600_000);
+    const ended = exactlyOnce
+      ? await waitForKafkaCheckpoint(broker!, `${topic}.checkpoints`, topic, p.to, sync, 600_000)
+      : await waitForCheckpoint(path.join(dir, 'checkpoint.json'), p.to, sync, 600_000);
     const cpuMs = sync.cpuMs() - cpu0;
     const serverCpu = serverCpuNote(serverCpu0, Date.now() - started);
     const code = await sync.stop();
@@ -479,13 +506,14 @@ async function incrementalRun(p: Prepared, r: number): Promise<{ rate: number; r
     if (landed < rows) throw new Error(`${landed} records in ${topic}, expected ${rows}`);
     const ms = ended - started;
     const rate = perSecond(rows, ms);
-    log(`  incremental run ${r}: ${fmt(rows)} rows in ${ms} ms = ${fmt(rate)} rows/s, sync CPU ${Math.round((cpuMs / ms) * 100)}% of a core ` +
+    log(`  incremental${exactlyOnce ? ' exactly-once' : ''} run ${r}: ${fmt(rows)} rows in ${ms} ms = ${fmt(rate)} rows/s, sync CPU ${Math.round((cpuMs / ms) * 100)}% of a core ` +
       `(${((cpuMs * 1000) / rows).toFixed(1)} µs per row)${serverCpu}, peak RSS ${Math.round(sync.peakRssMb)} MB` +
-      (landed > rows ? ` (${landed - rows} records repeated)` : ''));
+      (landed > rows && !exactlyOnce ? ` (${landed - rows} records repeated)` : ''));
     return { rate, rssMb: Math.round(sync.peakRssMb) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     await deleteTopic(broker!, topic);
+    if (exactlyOnce) await deleteTopic(broker!, `${topic}.checkpoints`);
   }
 }
 
@@ -507,6 +535,12 @@ async function benchCeilingsAndIncremental(p: Prepared): Promise<void> {
       const { rate, rssMb } = await incrementalRun(p, r);
       push('incremental_rows_per_s', rate);
       push('peak_rss_mb_incremental', rssMb);
+    }
+    if (parts.has('incremental-eo')) {
+      // The same range and settings with delivery exactly-once, side by side.
+      const { rate, rssMb } = await incrementalRun(p, r, true);
+      push('incremental_exactly_once_rows_per_s', rate);
+      push('peak_rss_mb_incremental_exactly_once', rssMb);
     }
   }
   loads.incremental_end = loadavg();
@@ -793,11 +827,11 @@ if (server.flavor === 'MySQL') await admin.query('SET SESSION session_track_gtid
 log(`source: ${describeServer(server)} (${server.text}) on 127.0.0.1:${source!.port}`);
 let db = '';
 try {
-  const needsRange = ['parse', 'incremental', 'snapshot'].some((p) => parts.has(p));
+  const needsRange = ['parse', 'incremental', 'incremental-eo', 'snapshot'].some((p) => parts.has(p));
   const prepared = needsRange ? await prepare(admin) : null;
   db = prepared?.db ?? uniqueName('bench');
   if (!prepared) await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
-  if (parts.has('parse') || parts.has('produce') || parts.has('incremental')) await benchCeilingsAndIncremental(prepared!);
+  if (parts.has('parse') || parts.has('produce') || parts.has('incremental') || parts.has('incremental-eo')) await benchCeilingsAndIncremental(prepared!);
   if (parts.has('snapshot')) await benchSnapshot(prepared!);
   if (parts.has('latency')) await benchLatency(admin, db);
   if (parts.has('outage')) await benchOutage(admin, db);
@@ -824,6 +858,7 @@ ratio('incremental_to_ceiling_parse', 'incremental_rows_per_s', 'ceiling_parse_r
 ratio('incremental_to_parse_exact', 'incremental_rows_per_s', 'parse_exact_rows_per_s');
 ratio('incremental_to_ceiling_produce', 'incremental_rows_per_s', 'ceiling_produce_rows_per_s');
 ratio('incremental_to_produce_sink', 'incremental_rows_per_s', 'produce_sink_rows_per_s');
+ratio('exactly_once_to_at_least_once', 'incremental_exactly_once_rows_per_s', 'incremental_rows_per_s');
 ratio('parse_exact_to_ceiling_parse', 'parse_exact_rows_per_s', 'ceiling_parse_rows_per_s');
 ratio('snapshot_to_ceiling_produce', 'snapshot_rows_per_s', 'ceiling_produce_rows_per_s');
 ratio('snapshot_to_produce_sink', 'snapshot_rows_per_s', 'produce_sink_rows_per_s');
@@ -832,6 +867,7 @@ const targets: Record<string, boolean> = {};
 const target = (name: string, ok: boolean | undefined) => { if (ok !== undefined) targets[name] = ok; };
 const m = median;
 target('incremental_rows_per_s >= 100000', m('incremental_rows_per_s') === undefined ? undefined : m('incremental_rows_per_s')! >= 100_000);
+target('incremental_exactly_once_rows_per_s >= 100000', m('incremental_exactly_once_rows_per_s') === undefined ? undefined : m('incremental_exactly_once_rows_per_s')! >= 100_000);
 target('incremental >= 0.75 x ceiling_parse', ratios.incremental_to_ceiling_parse === undefined ? undefined : ratios.incremental_to_ceiling_parse >= 0.75);
 target('snapshot_rows_per_s >= 150000', m('snapshot_rows_per_s') === undefined ? undefined : m('snapshot_rows_per_s')! >= 150_000);
 target('latency_p99_ms <= 100', m('latency_p99_ms') === undefined ? undefined : m('latency_p99_ms')! <= 100);

@@ -293,6 +293,33 @@ for (const { version, broker } of kafkaBrokers()) {
       }
     });
 
+    test('transactional: a commit makes the sends before it visible with its closing records; a newer producer of the id fences the older, whose open transaction is aborted', async () => {
+      const topic = topicName('txn');
+      const transactionalId = uniqueName('it-txn');
+      const a = newSink({ transactionalId });
+      await a.connect();
+      await a.ensureTopics([topic], { create: true, partitions: 1, replicationFactor: 1 });
+      const ts = String(Date.now());
+      const rec = (key: string): SinkMessage => ({ topic, partition: 0, key: Buffer.from(key), value: Buffer.from(`v-${key}`), timestamp: ts });
+      const sent = a.send([rec('a1'), rec('a2')]);
+      const acked: string[] = [];
+      void sent.then(() => acked.push('a1-a2'));
+      await Promise.all([sent, a.send([rec('a3')]), a.commit(() => { assert.deepEqual(acked, ['a1-a2'], 'closing records are asked after the sends before them'); return [rec('ckA')]; })]);
+      // Sent, not committed; then a second producer of the id starts.
+      await a.send([rec('z1'), rec('z2')]);
+      const b = newSink({ transactionalId });
+      await b.connect();
+      const fenced = await syncErrorOf(a.commit(() => [rec('ckZ')]));
+      assert.equal(fenced.code, 'NOT_ACTIVE', fenced.message);
+      assert.match(fenced.message, new RegExp(`transactional id ${transactionalId}`));
+      await b.send([rec('b1')]);
+      await b.commit(() => [rec('ckB')]);
+      // Read committed, in offset order: z1 and z2 come before b1 in the log, so they would be among these six if visible.
+      const received = await readRawRecords(broker, topic, 6);
+      assert.deepEqual(received.map((r) => r.message.key!.toString()), ['a1', 'a2', 'a3', 'ckA', 'b1', 'ckB']);
+      assert.ok((await recordsIn(admin, topic)) > 6, 'the aborted records and the markers are in the log too');
+    });
+
     test('an unreachable broker (a closed port) is retriable KAFKA_UNREACHABLE within 15 s; a closed port listed first is skipped', async () => {
       const port = await closedPort();
       const sink = newSink({ brokers: [`127.0.0.1:${port}`], connectionTimeoutMs: 1_000 });
