@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--source mariadb|mysql|all] [--rows N] [--runs R]
  *                    [--parts parse,produce,incremental,incremental-eo,snapshot,latency,outage] [--broker 3.9|1.0] [--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S]
- *                    [--latency-tx-rows N] [--outage-seconds S] [--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]
+ *                    [--latency-tx-rows N] [--outage-seconds S] [--eo-interval-ms MS] [--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]
  *
  * The default run (1,000,000 rows, 3 runs of every part) takes about ten minutes, most of it
  * the 3 x 65 s of the latency part and the broker restarts of the outage part; for a quick
@@ -39,8 +39,10 @@
  *   load swing of the shared machine hits the figures and their ceilings alike.
  * - incremental-eo: the same with `delivery: exactly-once` (checkpoint.store kafka; Kafka
  *   3.9 only), until the checkpoint committed in Kafka reaches the end of the range (polled
- *   every 5 ms): a transaction committed every 100 ms with its checkpoint, side by side with
- *   incremental (incremental_exactly_once_rows_per_s, exactly_once_to_at_least_once).
+ *   every 5 ms), side by side with incremental (incremental_exactly_once_rows_per_s,
+ *   exactly_once_to_at_least_once). A transaction is committed every checkpoint.intervalMs:
+ *   --eo-interval-ms, by default 1000 (the config's default; each commit holds the sends for
+ *   a few round trips, and the last one ends the run up to that much late).
  * - snapshot: `sync` in mode full on the same table (checkpoint.intervalMs at its default):
  *   from 'full-data sync of a table' to
  *   'initial full-data sync done' (the last chunk acknowledged), from its own log.
@@ -91,6 +93,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
     parts: { type: 'string', default: ALL_PARTS.join(',') },
+    'eo-interval-ms': { type: 'string', default: '1000' },
     broker: { type: 'string', default: '3.9' },
     'chunk-rows': { type: 'string', default: '10000' },
     'latency-seconds': { type: 'string', default: '60' },
@@ -120,10 +123,10 @@ const WARMUP_SECONDS = 5;
 const SYNC_ROOT = args['sync-root'] ? path.resolve(args['sync-root']) : ROOT;
 const CHECKPOINT_INTERVAL_MS = 100;
 if (![rows, runs, latencySeconds, latencyRate, latencyTxRows, outageSeconds, Number(args['chunk-rows'])].every((n) => Number.isInteger(n) && n >= 1)
-  || !broker || [...parts].some((p) => !ALL_PARTS.includes(p)) || (!source && args.source !== 'all')) {
+  || !broker || [...parts].some((p) => !ALL_PARTS.includes(p)) || !(Number(args['eo-interval-ms']) >= 1) || (!source && args.source !== 'all')) {
   console.error(`usage: npm run bench -- [--source mariadb|mysql|all] [--rows N] [--runs R] [--parts ${ALL_PARTS.join(',')}] [--broker 3.9|1.0] ` +
     '[--chunk-rows N] [--latency-seconds S] [--latency-rate ROWS/S] [--latency-tx-rows N] [--outage-seconds S] ' +
-    '[--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]');
+    '[--eo-interval-ms MS] [--cpu-prof DIR] [--probe] [--sync-root DIR] [--json]');
   process.exit(2);
 }
 
@@ -489,7 +492,8 @@ async function incrementalRun(p: Prepared, r: number, exactlyOnce = false): Prom
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   const topic = uniqueName(exactlyOnce ? 'bench_eo' : 'bench_incr');
   try {
-    const config = writeConfig(dir, { db: p.db, table: 'orders', topic, mode: 'incremental', broker: broker!, exactlyOnce });
+    const config = writeConfig(dir, { db: p.db, table: 'orders', topic, mode: 'incremental', broker: broker!, exactlyOnce,
+      ...(exactlyOnce ? { checkpointIntervalMs: Number(args['eo-interval-ms']) } : {}) });
     const sync = new SyncProcess(config, ['--start-position', formatBinlogPosition(p.from)]);
     const started = await sync.waitForLog('starting binlog stream');
     const cpu0 = sync.cpuMs();

@@ -17,11 +17,13 @@ export interface SinkLogger {
 }
 
 /**
- * kafkajs messages that only restate a choice the sink made on purpose: logged at debug.
- * (An idempotent producer with bounded retries: the sink bounds them so that a failure
- * reaches the pipeline; order is kept by the sink sending one request at a time.)
+ * kafkajs messages that only restate a choice the sink made on purpose, or an answer that
+ * is part of the normal flow: logged at debug. (An idempotent producer with bounded
+ * retries: the sink bounds them so that a failure reaches the pipeline; order is kept by the
+ * sink sending one request at a time. A transaction's first send while the broker still
+ * writes the previous one's markers: retried at once, see transactionalRetry in kafka-sink.ts.)
  */
-const EXPECTED = [/^Limiting retries for the idempotent producer/];
+const EXPECTED = [/^Limiting retries for the idempotent producer/, /another concurrent operation on the same transaction was ongoing/];
 
 function clean(value: unknown, secret: string | undefined, depth: number): unknown {
   if (typeof value === 'string') return redact(value, secret);

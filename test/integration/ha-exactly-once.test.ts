@@ -10,10 +10,13 @@
  *   reads it committed, to its end.
  * - A paused (SIGSTOP) active instance, resumed after the takeover: nothing it sent is
  *   visible, the broker fences it, and the new active instance's records are in order.
+ * - The broker restarted mid-workload (the lab's Kafka 3.9 stopped for 8 s): the sync
+ *   waits, resumes from its committed checkpoint, and each change is still committed once.
  * - Kafka 1.0.2 is refused at the precheck.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { DtsConsumer } from '../../src/consumer/consumer.ts';
@@ -28,7 +31,10 @@ const TOTAL_CHANGES = 50_000;
 const KILLS = 5;
 const RATE = 1_000;
 const SEED = Number(process.env.HA_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const OUTAGE_MS = 8_000;
 const exactlyOnce = (doc: Record<string, any>) => { doc.delivery = 'exactly-once'; };
+const execFileAsync = promisify(execFile);
+const lab39 = (action: 'up' | 'down') => execFileAsync('bash', [`${ROOT}scripts/lab`, action, '--kafka', '3.9'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
 
 before(async () => {
   await ensureLab({ kafka: true });
@@ -115,6 +121,37 @@ for (const source of labSources()) {
         // Deposed by its lease or fenced by the broker, whichever it met first on waking.
         assert.match(paused.output(), /membership lease ran out|no longer the active one|Kafka fenced this producer/);
       } finally {
+        await conn.end().catch(() => {});
+      }
+    });
+
+    test(`the broker stopped for ${OUTAGE_MS / 1000} s mid-workload and started again: every change still committed exactly once`, { timeout: 240_000 }, async () => {
+      const { db, conn, task, cpTopic, cfg } = await lab.setup('it_eo_outage', exactlyOnce);
+      let brokerDown = false;
+      try {
+        const sync = await lab.start(cfg.configFile, 'starting binlog stream');
+        const workload = new Workload(conn, mulberry32(SEED ^ 0x51ed27));
+        const writing = workload.run(8_000, 500);
+        await waitForOutput(sync, 'progress', 30_000);
+        brokerDown = true;
+        await lab39('down');
+        await sleep(OUTAGE_MS); // the outage itself, not a wait for something
+        await lab39('up');
+        brokerDown = false;
+        await writing;
+        await lab.waitForKafkaCheckpoint(conn, cpTopic, task, 120_000);
+        assert.equal(sync.proc.exitCode, null, `the sync exited during the outage:\n${tail(sync.output())}`);
+        assert.match(sync.output(), /sync interrupted; resuming from the checkpoint|lost its role/);
+        assert.equal(await sync.stop(), 0, tail(sync.output()));
+        const { messages } = await readCommittedTopic(lab.broker, db);
+        const result = await compareWithSource(conn, db, messages, workload.deletedKeys());
+        console.log(`${source.label}, broker outage: ${workload.changes} row changes; committed records: ${messages.length}, repeated: ${result.repeated}, lost: ${result.lost}`);
+        assert.deepEqual(result.problems.slice(0, 20), [], `${result.problems.length} keys differ from the source`);
+        assert.equal(result.lost, 0);
+        assert.equal(result.repeated, 0);
+        assert.equal(messages.length, workload.changes);
+      } finally {
+        if (brokerDown) await lab39('up');
         await conn.end().catch(() => {});
       }
     });

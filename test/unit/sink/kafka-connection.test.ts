@@ -7,7 +7,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { BrokerSockets, kafkaClientConfig } from '../../../src/sink/kafka-connection.ts';
-import { KafkaSink } from '../../../src/sink/kafka-sink.ts';
+import { KafkaSink, transactionalRetry } from '../../../src/sink/kafka-sink.ts';
 import type { Sink } from '../../../src/sink/sink.ts';
 
 const noop = () => {};
@@ -69,4 +69,13 @@ test('a KafkaSink is a Sink, and refuses sends until connected', async () => {
     assert.match((e as Error).message, /not connected to 127\.0\.0\.1:1; call connect\(\) first/);
     return true;
   });
+});
+
+test("a transactional producer's retries start at 20 ms and keep about the same window", () => {
+  const window = (r: { retries?: number; initialRetryTime?: number }) => (r.initialRetryTime ?? 300) * (2 ** ((r.retries ?? 5) + 1) - 1);
+  const fast = transactionalRetry(undefined);
+  assert.deepEqual([fast.initialRetryTime, fast.retries], [20, 9]);
+  assert.ok(Math.abs(window(fast) / window({}) - 1) < 0.2, `${window(fast)} ms against ${window({})} ms`);
+  assert.deepEqual(transactionalRetry({ retries: 2, initialRetryTime: 100, maxRetryTime: 500 }), { retries: 4, initialRetryTime: 20, maxRetryTime: 500 });
+  assert.deepEqual(transactionalRetry({ initialRetryTime: 10 }), { initialRetryTime: 10 });
 });

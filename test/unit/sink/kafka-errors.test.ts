@@ -134,3 +134,16 @@ test("a SyncError of ours that kafkajs wrapped (the produce encoder's) comes bac
   assert.equal(kafkaErrorToSyncError(nonRetriable(ours), ctx), ours);
   assert.equal(kafkaErrorToSyncError(new KafkaJSNumberOfRetriesExceeded(ours, { retryCount: 0, retryTime: 1 }), ctx), ours);
 });
+
+test("a transactional producer's refused epoch is NOT_ACTIVE naming its transactional id; without one it stays lost producer state", () => {
+  const fenced = kafkaErrorToSyncError(nonRetriable(protocolError('INVALID_PRODUCER_EPOCH', 47, false)), { ...ctx, doing: 'committing a transaction', transactionalId: 'dts-task.orders' });
+  assert.equal(fenced.code, 'NOT_ACTIVE');
+  assert.equal(fenced.retriable, false);
+  assert.match(fenced.message, /Kafka fenced this producer while committing a transaction: a newer producer with transactional id dts-task\.orders started/);
+  // PRODUCER_FENCED (code 90) is not in kafkajs 2.2.4's table: known by its code.
+  const unknownToKafkajs = new KafkaJSProtocolError(Object.assign(new Error('Unknown error code 90'), { type: 'KAFKAJS_UNKNOWN_ERROR_CODE', code: 90, retriable: false }));
+  assert.equal(kafkaErrorToSyncError(unknownToKafkajs, { ...ctx, transactionalId: 't' }).code, 'NOT_ACTIVE');
+  const idempotent = kafkaErrorToSyncError(protocolError('INVALID_PRODUCER_EPOCH', 47, false), ctx);
+  assert.equal(idempotent.code, 'KAFKA_UNREACHABLE');
+  assert.equal(idempotent.retriable, true);
+});

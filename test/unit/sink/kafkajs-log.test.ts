@@ -49,6 +49,14 @@ test("the warning about the idempotent producer's bounded retries is a choice of
   assert.equal(lines[0]!.level, 'debug');
 });
 
+test("a transaction's first send retried while the broker writes the previous one's markers is the normal flow: debug", () => {
+  const { logger, lines } = capture();
+  const message = 'Failed to send messages: The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+  kafkajsLogCreator(logger, undefined)(logLevel.ERROR)({ namespace: 'Producer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message } });
+  kafkajsLogCreator(logger, undefined)(logLevel.ERROR)({ namespace: 'Producer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message: 'Failed to send messages: This server is not the leader' } });
+  assert.deepEqual(lines.map((l) => l.level), ['debug', 'error']);
+});
+
 test('a pino logger fits SinkLogger', () => {
   const chunks: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (s: string) => chunks.push(s) });
