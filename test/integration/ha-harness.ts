@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type mysql from 'mysql2/promise';
+import { isSyncError } from '../../src/errors.ts';
 import { KafkaCheckpointStore } from '../../src/ha/kafka-checkpoint-store.ts';
 import { adminConnection, type LabSource, uniqueName } from './lab.ts';
 import { binlogEndOf, comparePosition, createWorkloadDatabase, mulberry32, sleep, Workload } from './mixed-workload.ts';
@@ -68,7 +69,14 @@ export class HaLab {
     let seen = 'none';
     try {
       while (Date.now() < deadline) {
-        const cp = await store.read(task);
+        let cp: Awaited<ReturnType<typeof store.read>> = null;
+        try {
+          cp = await store.read(task);
+        } catch (e) {
+          // A broker just started again may not lead the partition yet.
+          if (!(isSyncError(e) && e.retriable)) throw e;
+          seen = `an error: ${e.message}`;
+        }
         if (cp?.binlog) {
           seen = `${cp.binlog.file}:${cp.binlog.position}`;
           if (comparePosition(cp.binlog, target) >= 0) return;
