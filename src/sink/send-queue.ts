@@ -30,6 +30,9 @@
  *   (`KafkaSink.connect()`); the caller resends from its checkpoint.
  * - Retries may duplicate a request the broker wrote but whose answer was lost
  *   (at-least-once, as DTS; consumers filter repeats); duplicates stay in order (A, A, B).
+ * - A transactional producer's commit (`commit()`, delivery exactly-once) is queued like a
+ *   send: it goes once everything before it was acknowledged, and nothing after it goes
+ *   before it has committed, so a transaction holds exactly the sends queued before it.
  */
 import { SyncError } from '../errors.ts';
 import { planProduce, type PlanOptions, type ProducePlan, type ProduceRound } from './produce-plan.ts';

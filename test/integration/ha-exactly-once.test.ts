@@ -15,16 +15,16 @@
  * - Kafka 1.0.2 is refused at the precheck.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { DtsConsumer } from '../../src/consumer/consumer.ts';
-import { ACTIVE, HaLab, SESSION_TIMEOUT_MS, STANDING_BY } from './ha-harness.ts';
+import { HaLab } from './ha-harness.ts';
 import { ensureLab, kafkaBrokers, labSources } from './lab.ts';
 import { compareWithSource, mulberry32, sleep, Workload } from './mixed-workload.ts';
 import { writeOpsConfig } from './ops-harness.ts';
-import { readCommittedTopic, runSyncToExit, tail, waitForOutput } from './sync-harness.ts';
+import { readCommittedTopic, runSyncToExit, runVerifyCli, tail, waitForOutput } from './sync-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOTAL_CHANGES = 50_000;
@@ -40,14 +40,6 @@ before(async () => {
   await ensureLab({ kafka: true });
 });
 
-function runVerifyCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/verify-main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d) => { stdout += d; });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  return new Promise((resolve) => proc.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
 
 const kafka39 = () => kafkaBrokers().find((b) => b.version === '3.9')!;
 const kafka10 = () => kafkaBrokers().find((b) => b.version === '1.0')!;
@@ -95,21 +87,7 @@ for (const source of labSources()) {
     test('a paused active instance, resumed after the takeover: the broker fences it and nothing it sent is visible', { timeout: 180_000 }, async () => {
       const { db, conn, cfg } = await lab.setup('it_eo_stop', exactlyOnce);
       try {
-        const paused = await lab.start(cfg.configFile, 'starting binlog stream');
-        const standby = await lab.start(cfg.configFile, STANDING_BY);
-        const workload = new Workload(conn, mulberry32(SEED ^ 0x9e3779b9));
-        const writing = workload.run(12_000, 400);
-        await sleep(3_000);
-        paused.proc.kill('SIGSTOP');
-        await waitForOutput(standby, ACTIVE, SESSION_TIMEOUT_MS + 30_000);
-        await waitForOutput(standby, 'exactly-once: resuming from the last committed checkpoint', 60_000);
-        await waitForOutput(standby, 'starting binlog stream', 60_000);
-        paused.proc.kill('SIGCONT');
-        await waitForOutput(paused, /this instance is (standby|starting)|lost its role/, 60_000);
-        await writing;
-        await waitForOutput(standby, 'progress', 30_000);
-        assert.equal(await standby.stop(), 0, tail(standby.output()));
-        assert.equal(await paused.stop(), 0, tail(paused.output()));
+        const { paused, workload } = await lab.pauseActiveDuringWorkload(conn, cfg.configFile, SEED);
         const { messages } = await readCommittedTopic(lab.broker, db);
         for (let i = 1; i < messages.length; i++) {
           assert.ok(messages[i]!.record.id > messages[i - 1]!.record.id, `record id ${messages[i]!.record.id} at offset ${messages[i]!.offset} follows id ${messages[i - 1]!.record.id}`);

@@ -129,4 +129,28 @@ export class HaLab {
     assert.equal(await standby.stop(), 0, `the standby did not stop cleanly:\n${tail(standby.output())}`);
     return { workload, takeovers, lastActive: active };
   }
+
+  /**
+   * Two instances of `configFile` during a 12,000-row workload: the active one is SIGSTOPped
+   * after 3 s, the other takes over and streams, then the paused one is SIGCONTed and must
+   * stand by. Stops both cleanly once the new active one logged its progress.
+   */
+  async pauseActiveDuringWorkload(conn: mysql.Connection, configFile: string, seed: number): Promise<{ paused: RunningSync; workload: Workload }> {
+    const paused = await this.start(configFile, 'starting binlog stream');
+    const standby = await this.start(configFile, STANDING_BY);
+    const workload = new Workload(conn, mulberry32(seed ^ 0x9e3779b9));
+    const writing = workload.run(12_000, 400);
+    await sleep(3_000);
+    paused.proc.kill('SIGSTOP');
+    await waitForOutput(standby, ACTIVE, SESSION_TIMEOUT_MS + 30_000);
+    await waitForOutput(standby, 'starting binlog stream', 60_000);
+    // The new active one writes; then the paused one wakes up.
+    paused.proc.kill('SIGCONT');
+    await waitForOutput(paused, /this instance is (standby|starting)|lost its role/, 60_000);
+    await writing;
+    await waitForOutput(standby, 'progress', 30_000);
+    assert.equal(await standby.stop(), 0, tail(standby.output()));
+    assert.equal(await paused.stop(), 0, tail(paused.output()));
+    return { paused, workload };
+  }
 }

@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ACTIVE, HaLab, SESSION_TIMEOUT_MS, STANDING_BY } from './ha-harness.ts';
+import { HaLab, SESSION_TIMEOUT_MS } from './ha-harness.ts';
 import { ensureLab, kafkaBrokers, type LabSource, labSources, uniqueName } from './lab.ts';
-import { compareWithSource, mulberry32, readWholeTopic, sleep, Workload } from './mixed-workload.ts';
+import { compareWithSource, readWholeTopic } from './mixed-workload.ts';
 import { writeOpsConfig } from './ops-harness.ts';
-import { tail, waitForOutput } from './sync-harness.ts';
+import { tail } from './sync-harness.ts';
 
 const TOTAL_CHANGES = 50_000;
 const KILLS = 5;
@@ -62,21 +62,7 @@ for (const source of labSources()) {
     test('a paused active instance, resumed after the takeover, produces nothing more and stands by', { timeout: 180_000 }, async () => {
       const { db, conn, cfg } = await setup('it_ha_stop');
       try {
-        const paused = await start(cfg.configFile, 'starting binlog stream');
-        const standby = await start(cfg.configFile, STANDING_BY);
-        const workload = new Workload(conn, mulberry32(SEED ^ 0x9e3779b9));
-        const writing = workload.run(12_000, 400);
-        await sleep(3_000);
-        paused.proc.kill('SIGSTOP');
-        await waitForOutput(standby, ACTIVE, SESSION_TIMEOUT_MS + 30_000);
-        await waitForOutput(standby, 'starting binlog stream', 60_000);
-        // The new active one writes; then the paused one wakes up.
-        paused.proc.kill('SIGCONT');
-        await waitForOutput(paused, /this instance is (standby|starting)|lost its role/, 60_000);
-        await writing;
-        await waitForOutput(standby, 'progress', 30_000);
-        assert.equal(await standby.stop(), 0, tail(standby.output()));
-        assert.equal(await paused.stop(), 0, tail(paused.output()));
+        const { paused, workload } = await lab.pauseActiveDuringWorkload(conn, cfg.configFile, SEED);
         const messages = await readWholeTopic(kafka.broker, db);
         // Every record after the takeover came from the new active one: ids only grow (the
         // paused one's would be lower: its id block was reserved before the new one's).

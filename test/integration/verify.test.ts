@@ -6,10 +6,8 @@
  * small that buckets are split; on Kafka 1.0.2 too; exit codes 0, 1 and 2.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import type mysql from 'mysql2/promise';
 import { loadConfig } from '../../src/config/index.ts';
@@ -20,18 +18,7 @@ import { differences, type VerifyReport } from '../../src/verify/report.ts';
 import { runVerify } from '../../src/verify/run-verify.ts';
 import { adminConnection, ensureLab, kafkaBrokers, labSources, uniqueName } from './lab.ts';
 import { binlogEndOf } from './mixed-workload.ts';
-import { readTopic, type RunningSync, startSync, writeSyncConfig } from './sync-harness.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-function runVerifyCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/verify-main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d) => { stdout += d; });
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 180_000);
-  return new Promise((resolve) => proc.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
-}
+import { readTopic, type RunningSync, runVerifyCli, startSync, writeSyncConfig } from './sync-harness.ts';
 
 type TableLine = Pick<VerifyReport['tables'][number], 'sourceRows' | 'topicRows' | 'missing' | 'extra' | 'different'>;
 
