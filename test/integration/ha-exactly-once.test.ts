@@ -12,6 +12,9 @@
  *   visible, the broker fences it, and the new active instance's records are in order.
  * - The broker restarted mid-workload (the lab's Kafka 3.9 stopped for 8 s): the sync
  *   waits, resumes from its committed checkpoint, and each change is still committed once.
+ * - Mode initial: the full-data sync's chunks are committed with their progress, then the
+ *   binlog; the instance SIGKILLed while streaming and started again: every row's INIT
+ *   record and every change committed once.
  * - Kafka 1.0.2 is refused at the precheck.
  */
 import assert from 'node:assert/strict';
@@ -130,6 +133,40 @@ for (const source of labSources()) {
         assert.equal(messages.length, workload.changes);
       } finally {
         if (brokerDown) await lab39('up');
+        await conn.end().catch(() => {});
+      }
+    });
+
+    test('mode initial: the full-data sync and the binlog, killed once and started again: every row and change committed once', { timeout: 240_000 }, async () => {
+      const { db, conn, task, cpTopic, cfg } = await lab.setup('it_eo_initial', (doc) => {
+        exactlyOnce(doc);
+        doc.mode = 'initial';
+        doc.snapshot = { ...doc.snapshot, chunkRows: 500 };
+      });
+      try {
+        const workload = new Workload(conn, mulberry32(SEED ^ 0x1f2e3d));
+        await workload.prefill('a', 6_000);
+        await workload.prefill('b', 4_000);
+        const first = await lab.start(cfg.configFile, 'starting binlog stream');
+        assert.match(first.output(), /initial full-data sync done/);
+        const writing = workload.run(6_000, 600);
+        await waitForOutput(first, 'progress', 30_000);
+        await first.kill();
+        const second = await lab.start(cfg.configFile, 'starting binlog stream');
+        await writing;
+        await lab.waitForKafkaCheckpoint(conn, cpTopic, task, 120_000);
+        assert.equal(await second.stop(), 0, tail(second.output()));
+        const { messages } = await readCommittedTopic(lab.broker, db);
+        const rows = messages.filter((m) => m.record.operation !== 'DDL');
+        const result = await compareWithSource(conn, db, rows, workload.deletedKeys());
+        const inits = rows.filter((m) => m.record.operation === 'INIT').length;
+        console.log(`${source.label}, mode initial: ${inits} INIT records of 10000 rows, ${rows.length - inits} of ${workload.changes} changes; repeated: ${result.repeated}, lost: ${result.lost}`);
+        assert.deepEqual(result.problems.slice(0, 20), [], `${result.problems.length} keys differ from the source`);
+        assert.equal(inits, 10_000, 'one INIT record per row of the full-data sync');
+        assert.equal(result.repeated, 0);
+        assert.equal(result.lost, 0);
+        assert.equal(rows.length - inits, workload.changes, 'one record per change after it');
+      } finally {
         await conn.end().catch(() => {});
       }
     });
